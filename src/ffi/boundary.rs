@@ -1,0 +1,145 @@
+//! What every export goes through: the panic boundary that turns a Rust
+//! result into a status (recording the detail as this thread's last
+//! error), and the checks of raw arguments.
+
+use std::ffi::{c_char, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use super::types::{shmiface_segment, shmiface_status, SHMIFACE_ERR_PANIC, SHMIFACE_OK};
+use crate::error::{set_last_error, Error, ErrorKind, Result};
+
+/// Runs `body`, turning its error (or a panic) into a status and a detail.
+pub fn guard(function: &str, body: impl FnOnce() -> Result<()>) -> shmiface_status {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => SHMIFACE_OK,
+        Ok(Err(e)) => {
+            set_last_error(&format!("{function}: {}", e.detail()));
+            e.kind().status()
+        }
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            set_last_error(&format!("{function}: internal error: {what}"));
+            SHMIFACE_ERR_PANIC
+        }
+    }
+}
+
+fn null(what: &str) -> Error {
+    Error::new(ErrorKind::NullArgument, format!("{what} is NULL"))
+}
+
+/// A required reference from a raw pointer.
+///
+/// # Safety
+/// A non-NULL `p` must be valid for reads of `T` for the lifetime `'a`.
+pub unsafe fn required<'a, T>(p: *const T, what: &str) -> Result<&'a T> {
+    // SAFETY: non-NULL pointers are valid per the caller.
+    unsafe { p.as_ref() }.ok_or_else(|| null(what))
+}
+
+/// A required mutable reference from a raw pointer.
+///
+/// # Safety
+/// A non-NULL `p` must be valid for reads and writes of `T` for `'a`.
+pub unsafe fn required_mut<'a, T>(p: *mut T, what: &str) -> Result<&'a mut T> {
+    // SAFETY: non-NULL pointers are valid per the caller.
+    unsafe { p.as_mut() }.ok_or_else(|| null(what))
+}
+
+/// The handle behind a raw pointer.
+///
+/// # Safety
+/// A non-NULL `seg` must be a live handle from this library.
+pub unsafe fn handle<'a>(seg: *const shmiface_segment, what: &str) -> Result<&'a shmiface_segment> {
+    // SAFETY: per the caller.
+    unsafe { required(seg, what) }
+}
+
+/// The bytes of a required NUL-terminated string.
+///
+/// # Safety
+/// A non-NULL `p` must point to a NUL-terminated string alive for `'a`.
+pub unsafe fn c_string<'a>(p: *const c_char, what: &str) -> Result<&'a [u8]> {
+    if p.is_null() {
+        return Err(null(what));
+    }
+    // SAFETY: non-NULL and NUL-terminated per the caller.
+    Ok(unsafe { CStr::from_ptr(p) }.to_bytes())
+}
+
+/// A name argument: required, UTF-8, and following the name rule.
+///
+/// # Safety
+/// As for [`c_string`].
+pub unsafe fn name_arg<'a>(p: *const c_char) -> Result<&'a str> {
+    // SAFETY: per the caller.
+    let bytes = unsafe { c_string(p, "name") }?;
+    let name = crate::name::Name::from_bytes(bytes)?;
+    drop(name);
+    Ok(std::str::from_utf8(bytes).expect("checked by Name::from_bytes"))
+}
+
+/// A byte buffer argument; NULL is allowed only with length 0.
+///
+/// # Safety
+/// A non-NULL `p` must be valid for `len` bytes of reads for `'a`.
+pub unsafe fn bytes_in<'a>(p: *const u8, len: usize, what: &str) -> Result<&'a [u8]> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if p.is_null() {
+        return Err(null(what));
+    }
+    // SAFETY: non-NULL and valid for `len` bytes per the caller.
+    Ok(unsafe { std::slice::from_raw_parts(p, len) })
+}
+
+/// A writable byte buffer argument; NULL is allowed only with length 0.
+///
+/// # Safety
+/// A non-NULL `p` must be valid for `len` bytes of writes for `'a`.
+pub unsafe fn bytes_out<'a>(p: *mut u8, len: usize, what: &str) -> Result<&'a mut [u8]> {
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    if p.is_null() {
+        return Err(null(what));
+    }
+    // SAFETY: non-NULL and valid for `len` bytes per the caller.
+    Ok(unsafe { std::slice::from_raw_parts_mut(p, len) })
+}
+
+/// Writes an optional out-parameter.
+///
+/// # Safety
+/// A non-NULL `p` must be valid for a write of `T`.
+pub unsafe fn put<T>(p: *mut T, value: T) {
+    if !p.is_null() {
+        // SAFETY: non-NULL and valid per the caller.
+        unsafe { p.write(value) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::with_last_error;
+
+    #[test]
+    fn a_panic_becomes_a_status_and_a_detail() {
+        let status = guard("shmiface_test", || panic!("boom"));
+        assert_eq!(status, SHMIFACE_ERR_PANIC);
+        with_last_error(|e| assert_eq!(e, "shmiface_test: internal error: boom"));
+    }
+
+    #[test]
+    fn an_error_becomes_its_status_with_the_function_named() {
+        let status = guard("shmiface_x", || Err(Error::new(ErrorKind::Conflict, "v2")));
+        assert_eq!(status, ErrorKind::Conflict.status());
+        with_last_error(|e| assert_eq!(e, "shmiface_x: v2"));
+    }
+}
