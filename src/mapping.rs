@@ -116,9 +116,9 @@ pub fn inspect(fd: &OwnedFd, name: &Name) -> Result<Found> {
     })
 }
 
-/// Waits (bounded by READY_TIMEOUT) until the object is a ready segment.
-pub fn wait_until_ready(fd: &OwnedFd, name: &Name) -> Result<Geometry> {
-    let deadline = Instant::now() + READY_TIMEOUT;
+/// Waits (at most `timeout`) until the object is a ready segment.
+pub fn wait_until_ready(fd: &OwnedFd, name: &Name, timeout: Duration) -> Result<Geometry> {
+    let deadline = Instant::now() + timeout;
     loop {
         match inspect(fd, name)? {
             Found::Ready(g) => return Ok(g),
@@ -141,7 +141,7 @@ pub fn wait_until_ready(fd: &OwnedFd, name: &Name) -> Result<Geometry> {
                         "segment {} is still being initialised after {} ms (its creator may have died; \
                          init_instance takes it over)",
                         name.as_str(),
-                        READY_TIMEOUT.as_millis()
+                        timeout.as_millis()
                     ),
                 ))
             }

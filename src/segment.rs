@@ -112,8 +112,15 @@ impl Segment {
         ))
     }
 
-    /// Attaches to an existing segment (read-only if the mode allows only reading).
+    /// Attaches to an existing segment (read-only if the mode allows only
+    /// reading), waiting up to 1 s for one still being initialised.
     pub fn attach(name: &str) -> Result<Segment> {
+        Segment::attach_within(name, mapping::READY_TIMEOUT)
+    }
+
+    /// As [`Segment::attach`], waiting at most `ready_timeout` for a segment
+    /// still being initialised (`NotReady` after that).
+    pub fn attach_within(name: &str, ready_timeout: Duration) -> Result<Segment> {
         let name = Name::new(name)?;
         let mut registry = registry::lock();
         if let Some(map) = registry.find_name(&name) {
@@ -125,7 +132,7 @@ impl Segment {
             Err(e) if e.kind() == ErrorKind::Permission => (shm::open(&name, false)?, false),
             Err(e) => return Err(e),
         };
-        let geometry = mapping::wait_until_ready(&fd, &name)?;
+        let geometry = mapping::wait_until_ready(&fd, &name, ready_timeout)?;
         let map = map_or_reuse(&mut registry, name, fd, geometry, writable)?;
         map.not_destroyed()?;
         Ok(Segment::handle(map, false))
