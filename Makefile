@@ -47,7 +47,9 @@ $(VENV)/.ready: bindings/python/requirements-dev.txt
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r $<
 	touch $@
 
-include $(sort $(wildcard mk/*.mk))
+# The core's checks run first; then each area's, in name order.
+include mk/core.mk
+include $(filter-out mk/core.mk,$(sort $(wildcard mk/*.mk)))
 
 test: $(TEST_TARGETS)
 	@echo "make test: every suite passed"

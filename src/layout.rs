@@ -56,7 +56,8 @@ pub struct Identity {
     /// The pid that created or last took over the segment (informational:
     /// liveness comes from the owner's record lock, never from this pid).
     pub owner_pid: AtomicI32,
-    pub _reserved: u32,
+    /// Times a writer found the lock's holder dead (EOWNERDEAD) and recovered.
+    pub lock_recoveries: AtomicU32,
 }
 
 #[repr(C, align(64))]

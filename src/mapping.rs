@@ -4,7 +4,7 @@
 //! this process index outside the mapping.
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -158,11 +158,12 @@ pub struct Mapping {
     /// Descriptors of this object opened by a lost race; closing one would
     /// drop this process's record locks, so they live as long as `fd`.
     spare_fds: Mutex<Vec<OwnedFd>>,
-    id: (u64, u64),
+    id: shm::ObjectId,
     geometry: Geometry,
     writable: bool,
-    /// This process holds the owner lock (F_GETLK cannot tell us).
-    owned: AtomicBool,
+    /// The pid that holds the owner lock, if it is this process (F_GETLK
+    /// cannot tell us); a forked child inherits the value but not the lock.
+    owned_by: AtomicU32,
 }
 
 impl Mapping {
@@ -176,10 +177,10 @@ impl Mapping {
             map,
             fd,
             spare_fds: Mutex::new(Vec::new()),
-            id: (st.st_dev as u64, st.st_ino as u64),
+            id: shm::object_id(&st),
             geometry,
             writable,
-            owned: AtomicBool::new(false),
+            owned_by: AtomicU32::new(0),
         })
     }
 
@@ -191,7 +192,7 @@ impl Mapping {
         &self.fd
     }
 
-    pub fn id(&self) -> (u64, u64) {
+    pub fn id(&self) -> shm::ObjectId {
         self.id
     }
 
@@ -204,11 +205,12 @@ impl Mapping {
     }
 
     pub fn owned(&self) -> bool {
-        self.owned.load(Ordering::Acquire)
+        self.owned_by.load(Ordering::Acquire) == std::process::id()
     }
 
     pub fn set_owned(&self, owned: bool) {
-        self.owned.store(owned, Ordering::Release);
+        let pid = if owned { std::process::id() } else { 0 };
+        self.owned_by.store(pid, Ordering::Release);
     }
 
     pub fn keep_spare_fd(&self, fd: OwnedFd) {

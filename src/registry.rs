@@ -11,9 +11,11 @@ use crate::mapping::Mapping;
 use crate::name::Name;
 use crate::shm;
 
-#[derive(Default)]
 pub struct Registry {
-    by_id: HashMap<(u64, u64), Weak<Mapping>>,
+    /// The process these mappings were made in. A forked child inherits the
+    /// memory but not the record locks, so it starts with an empty registry.
+    pid: u32,
+    by_id: HashMap<shm::ObjectId, Weak<Mapping>>,
 }
 
 static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
@@ -24,7 +26,13 @@ pub struct Locked(MutexGuard<'static, Option<Registry>>);
 
 pub fn lock() -> Locked {
     let mut guard = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
-    guard.get_or_insert_with(Registry::default);
+    let pid = std::process::id();
+    if guard.as_ref().is_none_or(|r| r.pid != pid) {
+        *guard = Some(Registry {
+            pid,
+            by_id: HashMap::new(),
+        });
+    }
     Locked(guard)
 }
 
@@ -33,7 +41,7 @@ impl Locked {
         self.0.as_mut().expect("initialised by lock()")
     }
 
-    pub fn find(&mut self, id: (u64, u64)) -> Option<Arc<Mapping>> {
+    pub fn find(&mut self, id: shm::ObjectId) -> Option<Arc<Mapping>> {
         let registry = self.registry();
         registry.by_id.retain(|_, weak| weak.strong_count() > 0);
         registry.by_id.get(&id).and_then(Weak::upgrade)

@@ -74,6 +74,8 @@ pub struct Info {
     pub layout_version: u32,
     pub created_unix_ns: u64,
     pub mapping_size: u64,
+    /// Times a writer died holding the writer lock and the next one recovered it.
+    pub lock_recoveries: u32,
 }
 
 /// A handle to a segment. Handles of one process share one mapping.
@@ -257,6 +259,7 @@ impl Segment {
             layout_version: header.identity.layout_version,
             created_unix_ns: header.identity.created_unix_ns,
             mapping_size: map.geometry().total,
+            lock_recoveries: header.identity.lock_recoveries.load(Ordering::Relaxed),
         })
     }
 
@@ -302,7 +305,7 @@ fn map_or_reuse(
     writable: bool,
 ) -> Result<Arc<Mapping>> {
     let st = shm::fstat(fd.as_fd(), &name)?;
-    if let Some(existing) = registry.find((st.st_dev as u64, st.st_ino as u64)) {
+    if let Some(existing) = registry.find(shm::object_id(&st)) {
         existing.keep_spare_fd(fd);
         return Ok(existing);
     }
@@ -398,24 +401,23 @@ fn take_over(registry: &mut Locked, name: &Name, options: &Options) -> Result<Op
                 format!("segment {} is already owned by this process", name.as_str()),
             ))
         }
+        Some(map) if !map.writable() => return Err(refuse_read_only(map.fd(), name)),
         Some(map) => Source::Mapped(map),
         None => match shm::open(name, true) {
             Ok(fd) => Source::Opened(fd),
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == ErrorKind::Permission => {
+                return Err(match shm::open(name, false) {
+                    Ok(fd) => refuse_read_only(&fd, name),
+                    Err(_) => e,
+                })
+            }
             Err(e) => return Err(e),
         },
     };
     let fd = source.fd();
     if !record_lock::try_lock(fd.as_fd(), record_lock::OWNER_BYTE, true)? {
-        let pid = record_lock::holder(fd.as_fd(), record_lock::OWNER_BYTE)?
-            .map_or_else(|| "unknown".to_string(), |p| p.to_string());
-        return Err(Error::new(
-            ErrorKind::Exists,
-            format!(
-                "segment {} exists and its owner (pid {pid}) is alive",
-                name.as_str()
-            ),
-        ));
+        return Err(owner_alive(fd, name));
     }
     let release = |fd: &OwnedFd| record_lock::unlock(fd.as_fd(), record_lock::OWNER_BYTE);
     let found = mapping::inspect(fd, name);
@@ -445,7 +447,7 @@ fn take_over(registry: &mut Locked, name: &Name, options: &Options) -> Result<Op
         Ok(Found::Initialising) => {
             // A creator died before publishing: no one can have attached.
             let st = shm::fstat(fd.as_fd(), name)?;
-            remove_if_same(name, (st.st_dev as u64, st.st_ino as u64));
+            remove_if_same(name, shm::object_id(&st));
             release(fd)?;
             Ok(None)
         }
@@ -463,6 +465,35 @@ fn take_over(registry: &mut Locked, name: &Name, options: &Options) -> Result<Op
             release(fd)?;
             Err(e)
         }
+    }
+}
+
+fn owner_alive(fd: &OwnedFd, name: &Name) -> Error {
+    let pid = record_lock::holder(fd.as_fd(), record_lock::OWNER_BYTE)
+        .ok()
+        .flatten()
+        .map_or_else(|| "unknown".to_string(), |p| p.to_string());
+    Error::new(
+        ErrorKind::Exists,
+        format!(
+            "segment {} exists and its owner (pid {pid}) is alive",
+            name.as_str()
+        ),
+    )
+}
+
+/// This process may only read the object: `Exists` if it has a live owner
+/// anyway, else `Permission` (taking it over needs write access).
+fn refuse_read_only(fd: &OwnedFd, name: &Name) -> Error {
+    match record_lock::holder(fd.as_fd(), record_lock::OWNER_BYTE) {
+        Ok(Some(_)) => owner_alive(fd, name),
+        _ => Error::new(
+            ErrorKind::Permission,
+            format!(
+                "segment {} has no live owner, and taking it over needs write access this process lacks",
+                name.as_str()
+            ),
+        ),
     }
 }
 
@@ -521,7 +552,7 @@ fn set_mode(fd: &OwnedFd, name: &Name, mode: u32) -> Result<()> {
     })
 }
 
-fn remove_if_same(name: &Name, id: (u64, u64)) {
+fn remove_if_same(name: &Name, id: shm::ObjectId) {
     if shm::identity_of(name) == Some(id) {
         let _ = shm::unlink(name);
     }

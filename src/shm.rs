@@ -72,11 +72,18 @@ pub fn fstat(fd: BorrowedFd<'_>, name: &Name) -> Result<FileStat> {
     Ok(st)
 }
 
-/// The (device, inode) the name refers to now, without opening it.
-pub fn identity_of(name: &Name) -> Option<(u64, u64)> {
-    stat::lstat(&name.path())
-        .ok()
-        .map(|st| (st.st_dev as u64, st.st_ino as u64))
+/// (device, inode): what identifies an object, whatever names it.
+pub type ObjectId = (u64, u64);
+
+// The field types differ between targets; on some the casts are no-ops.
+#[allow(clippy::unnecessary_cast)]
+pub fn object_id(st: &FileStat) -> ObjectId {
+    (st.st_dev as u64, st.st_ino as u64)
+}
+
+/// The object the name refers to now, without opening it.
+pub fn identity_of(name: &Name) -> Option<ObjectId> {
+    stat::lstat(&name.path()).ok().map(|st| object_id(&st))
 }
 
 /// Sizes the object and reserves its pages now, so that a full filesystem

@@ -92,7 +92,14 @@ pub fn write(m: &Mapping, data: &[u8], expected: Option<u64>) -> Result<u64> {
     }
     m.not_destroyed()?;
     // SAFETY: the mutex lives in the mapping, which outlives the guard.
-    let _guard = unsafe { robust_mutex::lock(m.mutex()) }?;
+    let guard = unsafe { robust_mutex::lock(m.mutex()) }?;
+    if guard.recovered {
+        // The slot protocol needs no repair; counting makes crashes visible.
+        m.header()
+            .identity
+            .lock_recoveries
+            .fetch_add(1, Ordering::Relaxed);
+    }
     m.not_destroyed()?;
     let published = &m.header().published.current;
     let current = published.load(Ordering::Acquire);
@@ -125,6 +132,7 @@ pub fn write(m: &Mapping, data: &[u8], expected: Option<u64>) -> Result<u64> {
     slot.version.store(version, Ordering::Relaxed);
     slot.seq.store(odd + 1, Ordering::Release);
     published.store(publish_word(version, target as u64), Ordering::Release);
+    drop(guard);
     Ok(version)
 }
 

@@ -52,9 +52,7 @@ pub unsafe fn init(m: *mut libc::pthread_mutex_t) -> Result<()> {
 /// Holds the lock; unlocks on drop.
 pub struct Guard {
     m: *mut libc::pthread_mutex_t,
-    /// The previous holder died while holding the lock. The slot protocol
-    /// needs no repair after that, so only the tests look at it.
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// The previous holder died while holding the lock.
     pub recovered: bool,
 }
 
