@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# ensure-tools.sh — install the build tools the C/C++ tests need, only when missing.
+#
+#   bindings/c/ensure-tools.sh [COMMAND...]     (default: pkg-config cmake)
+#
+# Each COMMAND missing from PATH is installed from Debian's package of the
+# same name (apt-get update first, once). Already present: does nothing and
+# never touches the network. Needs root (or sudo) only when it installs.
+set -euo pipefail
+
+tools=("$@")
+(( ${#tools[@]} )) || tools=(pkg-config cmake)
+
+missing=()
+for tool in "${tools[@]}"; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+(( ${#missing[@]} )) || exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "ensure-tools: missing ${missing[*]}, and there is no apt-get here: install them by hand" >&2
+    exit 1
+fi
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+        echo "ensure-tools: missing ${missing[*]}: run as root, or install them by hand" >&2
+        exit 1
+    fi
+    sudo=(sudo)
+fi
+
+echo "ensure-tools: installing ${missing[*]}" >&2
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+
+for tool in "${missing[@]}"; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "ensure-tools: $tool still missing" >&2; exit 1; }
+done

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# test_install.sh — `make install` into a temporary prefix, then build and run
+# against the installed files only:
+#   - a C program with `pkg-config --cflags --libs shmiface` alone,
+#   - the same C program linked statically with `pkg-config --static`,
+#   - a C++ program (shared and static) with CMake find_package(shmiface);
+# then `make uninstall` must leave no file behind. Also checks a DESTDIR
+# staged install. Run from the repository root (make test-c-install does).
+set -euo pipefail
+
+MAKE=${MAKE:-make}
+CC=${CC:-cc}
+CXX=${CXX:-c++}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmiface-install-test.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+prefix=$tmp/prefix
+passed=0
+failed=0
+
+ok()   { passed=$((passed + 1)); echo "ok   $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL $*" >&2; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+
+# Nothing from the build tree may leak into the consumers.
+unset SHMIFACE_LIB LD_LIBRARY_PATH PKG_CONFIG_PATH CMAKE_PREFIX_PATH || true
+export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+
+expected_files="include/shmiface.h
+include/shmiface.hpp
+lib/cmake/shmiface/shmiface-config-version.cmake
+lib/cmake/shmiface/shmiface-config.cmake
+lib/libshmiface.a
+lib/libshmiface.so
+lib/libshmiface.so.1
+lib/pkgconfig/shmiface.pc"
+
+listing() { (cd "$1" && find . -mindepth 1 ! -type d | sed 's|^\./||' | LC_ALL=C sort); }
+
+# ---- install -----------------------------------------------------------------
+quiet_make() {  # the install log only when make fails
+    if ! "$MAKE" --no-print-directory -s "$@" >"$tmp/make.log" 2>&1; then
+        cat "$tmp/make.log" >&2
+        echo "FAIL $MAKE $*" >&2
+        exit 1
+    fi
+}
+
+quiet_make install PREFIX="$prefix" LDCONFIG=true
+check "install puts exactly the listed files in the prefix" \
+    test "$(listing "$prefix")" = "$expected_files"
+check "lib/libshmiface.so.1 is a real file" test -f "$prefix/lib/libshmiface.so.1" -a ! -L "$prefix/lib/libshmiface.so.1"
+check "lib/libshmiface.so -> libshmiface.so.1" test "$(readlink "$prefix/lib/libshmiface.so")" = libshmiface.so.1
+check "SONAME is libshmiface.so.1" \
+    bash -c "readelf -d '$prefix/lib/libshmiface.so.1' | grep -q 'SONAME.*\[libshmiface.so.1\]'"
+check "shmiface.pc names the prefix" grep -qx "prefix=$prefix" "$prefix/lib/pkgconfig/shmiface.pc"
+check "pkg-config knows shmiface" pkg-config --exists shmiface
+check "pkg-config version matches Cargo.toml" \
+    test "$(pkg-config --modversion shmiface)" = "$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n1)"
+
+# ---- C with pkg-config alone -------------------------------------------------
+build=$tmp/build
+mkdir -p "$build"
+# shellcheck disable=SC2046  # word splitting of pkg-config's output is the point
+"$CC" -std=c11 -Wall -Wextra -Wpedantic -Werror "$here/consumer/consumer.c" -o "$build/consumer_c" \
+    $(pkg-config --cflags --libs shmiface)
+check "C consumer resolves libshmiface.so.1 in the prefix" \
+    bash -c "LD_LIBRARY_PATH='$prefix/lib' ldd '$build/consumer_c' | grep -q 'libshmiface.so.1 => $prefix/lib/libshmiface.so.1'"
+check "C consumer (pkg-config) runs against the installed library" \
+    env LD_LIBRARY_PATH="$prefix/lib" "$build/consumer_c"
+
+# libshmiface.a in an otherwise dynamic program: the archive plus Libs.private
+# (the Rust runtime's system libraries) must be a complete link line.
+libdir=$(pkg-config --variable=libdir shmiface)
+libs_private=$(pkg-config --static --libs-only-l shmiface)
+libs_private=${libs_private/-lshmiface/}
+# shellcheck disable=SC2046,SC2086  # word splitting of pkg-config's output is the point
+if "$CC" -std=c11 -Wall -Wextra -Wpedantic -Werror $(pkg-config --cflags shmiface) \
+        "$here/consumer/consumer.c" "$libdir/libshmiface.a" $libs_private \
+        -o "$build/consumer_c_static" 2>"$build/static.log"; then
+    check "static C consumer has no libshmiface.so dependency" \
+        bash -c "! readelf -d '$build/consumer_c_static' | grep -q libshmiface"
+    check "static C consumer (libshmiface.a + Libs.private) runs" "$build/consumer_c_static"
+else
+    cat "$build/static.log" >&2
+    fail "link libshmiface.a with pkg-config's Libs.private"
+fi
+
+# ---- C++ with CMake find_package -----------------------------------------------
+if cmake -S "$here/consumer" -B "$build/cmake" -DCMAKE_PREFIX_PATH="$prefix" \
+        -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_BUILD_TYPE=Release \
+        >"$build/cmake.log" 2>&1 &&
+   cmake --build "$build/cmake" >>"$build/cmake.log" 2>&1; then
+    ok "CMake find_package(shmiface) configures and builds"
+    # CMake gives build-tree programs an rpath to the imported library.
+    check "C++ consumer resolves libshmiface.so.1 in the prefix" \
+        bash -c "ldd '$build/cmake/consumer_cpp' | grep -q 'libshmiface.so.1 => $prefix/lib/libshmiface.so.1'"
+    check "C++ consumer (CMake, shared) runs against the installed library" "$build/cmake/consumer_cpp"
+    check "C++ consumer (CMake, shmiface::shmiface_static) runs" "$build/cmake/consumer_cpp_static"
+else
+    cat "$build/cmake.log" >&2
+    fail "CMake find_package(shmiface) configures and builds"
+fi
+# The version file: a request for another major version is refused.
+mkdir -p "$build/v9"
+printf 'cmake_minimum_required(VERSION 3.16)\nproject(v9 LANGUAGES C)\nfind_package(shmiface 9.0 REQUIRED)\n' \
+    >"$build/v9/CMakeLists.txt"
+check "find_package(shmiface 9.0) is refused" \
+    bash -c "! cmake -S '$build/v9' -B '$build/v9/build' -DCMAKE_PREFIX_PATH='$prefix' >/dev/null 2>&1"
+
+# ---- uninstall -------------------------------------------------------------------
+quiet_make uninstall PREFIX="$prefix" LDCONFIG=true
+check "uninstall leaves no file in the prefix" test -z "$(listing "$prefix")"
+check "uninstall removes the directories it emptied" \
+    test ! -e "$prefix/lib/cmake" -a ! -e "$prefix/lib/pkgconfig"
+
+# ---- DESTDIR staging ---------------------------------------------------------------
+stage=$tmp/stage
+quiet_make install DESTDIR="$stage" PREFIX=/opt/shmiface LDCONFIG=true
+check "DESTDIR install lands under DESTDIR/PREFIX" \
+    test "$(listing "$stage/opt/shmiface")" = "$expected_files"
+check "DESTDIR install keeps the real prefix in shmiface.pc" \
+    grep -qx "prefix=/opt/shmiface" "$stage/opt/shmiface/lib/pkgconfig/shmiface.pc"
+quiet_make uninstall DESTDIR="$stage" PREFIX=/opt/shmiface LDCONFIG=true
+check "DESTDIR uninstall leaves no file" test -z "$(listing "$stage")"
+
+echo "test_install: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
