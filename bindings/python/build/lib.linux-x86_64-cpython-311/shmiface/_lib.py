@@ -1,0 +1,70 @@
+"""Finds and loads ``libshmiface`` with cffi in ABI mode (no compiler).
+
+Looks, in order, at the ``SHMIFACE_LIB`` environment variable, a copy
+shipped inside this package, and the system's search path
+(``libshmiface.so.1``, then ``libshmiface.so``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from cffi import FFI
+
+from ._cdef import cdef_from_header
+
+_HERE = Path(__file__).resolve().parent
+# A wheel carries the header beside the code; a checkout has it in include/.
+_HEADERS = (_HERE / "shmiface.h", _HERE.parents[2] / "include" / "shmiface.h")
+_BUNDLED = ("libshmiface.so.1", "libshmiface.so")
+_SYSTEM = ("libshmiface.so.1", "libshmiface.so")
+
+
+def _header_text() -> str:
+    for path in _HEADERS:
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    raise ImportError(
+        "shmiface: the C header shmiface.h was not found; looked at "
+        + ", ".join(str(p) for p in _HEADERS)
+    )
+
+
+def _candidates() -> list[str]:
+    found = []
+    env = os.environ.get("SHMIFACE_LIB")
+    if env:
+        found.append(env)
+    found.extend(str(_HERE / name) for name in _BUNDLED if (_HERE / name).exists())
+    found.extend(_SYSTEM)
+    return found
+
+
+def _load() -> tuple[FFI, Any, str]:
+    ffi = FFI()
+    ffi.cdef(cdef_from_header(_header_text()))
+    flags = ffi.RTLD_NOW | getattr(ffi, "RTLD_NODELETE", 0)
+    tried = []
+    for candidate in _candidates():
+        try:
+            lib = ffi.dlopen(candidate, flags)
+        except OSError as exc:
+            tried.append(f"{candidate} ({exc})")
+            continue
+        try:
+            version = lib.shmiface_abi_version()
+        except AttributeError as exc:
+            tried.append(f"{candidate} (not libshmiface: {exc})")
+            continue
+        if version != lib.SHMIFACE_ABI_VERSION:
+            tried.append(
+                f"{candidate} (ABI version {version}, this package needs {lib.SHMIFACE_ABI_VERSION})"
+            )
+            continue
+        return ffi, lib, candidate
+    raise ImportError("shmiface: could not load libshmiface; tried " + "; ".join(tried))
+
+
+ffi, lib, path = _load()

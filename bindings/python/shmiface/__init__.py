@@ -1,0 +1,156 @@
+"""shmiface: a named value in POSIX shared memory, shared live with C, C++
+and any other language, with notifications that wake every waiter.
+
+    import shmiface
+    with shmiface.init_instance("camera", capacity=1 << 20) as seg:
+        seg.set_string_notify("hello")        # wakes every waiter
+    other = shmiface.get_instance("camera")   # in another process
+    other.wait(timeout=1.0); other.get_string()
+
+The package loads ``libshmiface`` with cffi in ABI mode: no compiler is
+needed, and every call is the C library's own.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from . import _current
+from ._errors import (
+    BufferTooSmallError,
+    ConflictError,
+    DestroyedError,
+    ExistsError,
+    IncompatibleError,
+    InvalidArgumentError,
+    InvalidNameError,
+    NoSpaceError,
+    NotFoundError,
+    NotReadyError,
+    PermissionDeniedError,
+    ShmifaceError,
+    TooLargeError,
+    WaitTimeoutError,
+    check,
+)
+from ._lib import ffi as _ffi
+from ._lib import lib as _lib
+from ._lib import path as library_path
+from ._segment import Info, Segment
+
+__all__ = [
+    "ABI_VERSION",
+    "BufferTooSmallError",
+    "ConflictError",
+    "DestroyedError",
+    "ExistsError",
+    "IncompatibleError",
+    "Info",
+    "InvalidArgumentError",
+    "InvalidNameError",
+    "NoSpaceError",
+    "NotFoundError",
+    "NotReadyError",
+    "PermissionDeniedError",
+    "Segment",
+    "ShmifaceError",
+    "TooLargeError",
+    "WaitTimeoutError",
+    "get_instance",
+    "get_string",
+    "init_instance",
+    "library_path",
+    "library_version",
+    "set_spin_ns",
+    "set_string",
+    "set_string_notify",
+    "spin_ns",
+    "unlink",
+]
+
+ABI_VERSION: int = _lib.SHMIFACE_ABI_VERSION
+"""The C ABI version this package speaks."""
+
+__version__: str = _ffi.string(_lib.shmiface_version()).decode()
+
+
+def _name_arg(name: str) -> bytes:
+    if not isinstance(name, str):
+        raise InvalidNameError(f"a segment name is a str, not {type(name).__name__}", 2)
+    if "\0" in name:
+        raise InvalidNameError(f"invalid segment name {name!r}: it contains NUL", 2)
+    return name.encode("utf-8")
+
+
+def _made(handle_out: object, name: str) -> Segment:
+    segment = Segment(handle_out[0], name)  # type: ignore[index]
+    _current.remember(segment)
+    return segment
+
+
+def init_instance(
+    name: str, capacity: Optional[int] = None, mode: Optional[int] = None, persistent: bool = False
+) -> Segment:
+    """Creates the segment ``name`` and returns its owner's handle.
+
+    ``capacity``: bytes one value may hold (default 128, at most 1 GiB).
+    ``mode``: permission bits (default 0o600), exact whatever the umask.
+    ``persistent``: the owner's destroy leaves the segment in place.
+    A segment whose owner died is taken over (its value kept when the
+    capacity matches); one with a live owner raises ``ExistsError``.
+    """
+    options = _ffi.new("shmiface_options *")
+    for label, value in (("capacity", capacity), ("mode", mode)):
+        if value is not None and (not isinstance(value, int) or value <= 0 or value >= 2**63):
+            raise InvalidArgumentError(f"{label} must be a positive int, not {value!r}", 3)
+    options.capacity = capacity or 0
+    options.mode = mode or 0
+    options.flags = _lib.SHMIFACE_PERSISTENT if persistent else 0
+    out = _ffi.new("shmiface_segment **")
+    check(_lib.shmiface_init_instance(_name_arg(name), options, out))
+    return _made(out, name)
+
+
+def get_instance(name: str) -> Segment:
+    """Attaches to the existing segment ``name`` (read-only if its mode
+    allows this process only to read)."""
+    out = _ffi.new("shmiface_segment **")
+    check(_lib.shmiface_get_instance(_name_arg(name), out))
+    return _made(out, name)
+
+
+def unlink(name: str) -> None:
+    """Removes the name (stale-segment cleanup); existing handles keep working."""
+    check(_lib.shmiface_unlink(_name_arg(name)))
+
+
+def get_string() -> str:
+    """The value of this process's current instance."""
+    return _current.current().get_string()
+
+
+def set_string(value: str) -> None:
+    """Sets the value of this process's current instance."""
+    _current.current().set_string(value)
+
+
+def set_string_notify(value: str) -> None:
+    """Sets the value of this process's current instance and wakes every waiter."""
+    _current.current().set_string_notify(value)
+
+
+def set_spin_ns(ns: int) -> None:
+    """Sets how long a waiter in this process spins before sleeping (0: never)."""
+    if not isinstance(ns, int) or ns < 0 or ns >= 2**64:
+        raise InvalidArgumentError(f"spin budget must be an int in [0, 2**64), not {ns!r}", 3)
+    check(_lib.shmiface_set_spin_ns(ns))
+
+
+def spin_ns() -> int:
+    """The current spin budget of this process, in nanoseconds."""
+    return int(_lib.shmiface_spin_ns())
+
+
+def library_version() -> str:
+    """The version of the loaded libshmiface."""
+    return __version__
