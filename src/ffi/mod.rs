@@ -185,12 +185,26 @@ pub unsafe extern "C" fn shmiface_set_string(
     seg: *mut shmiface_segment,
     value: *const c_char,
 ) -> shmiface_status {
-    guard("shmiface_set_string", || {
-        // SAFETY: per this function's contract.
+    // SAFETY: per this function's contract.
+    unsafe { set_c_string("shmiface_set_string", seg, value, false) }
+}
+
+/// The two string setters, which differ only in whether they notify.
+///
+/// # Safety
+/// As for `shmiface_set_string`.
+unsafe fn set_c_string(
+    function: &str,
+    seg: *mut shmiface_segment,
+    value: *const c_char,
+    notify: bool,
+) -> shmiface_status {
+    guard(function, || {
+        // SAFETY: per the caller's contract.
         let seg = unsafe { handle(seg, "seg") }?;
-        // SAFETY: per this function's contract.
+        // SAFETY: per the caller's contract.
         let value = unsafe { c_string(value, "value") }?;
-        seg.segment.write(value, false).map(drop)
+        seg.segment.write(value, notify).map(drop)
     })
 }
 
@@ -204,13 +218,8 @@ pub unsafe extern "C" fn shmiface_set_string_notify(
     seg: *mut shmiface_segment,
     value: *const c_char,
 ) -> shmiface_status {
-    guard("shmiface_set_string_notify", || {
-        // SAFETY: per this function's contract.
-        let seg = unsafe { handle(seg, "seg") }?;
-        // SAFETY: per this function's contract.
-        let value = unsafe { c_string(value, "value") }?;
-        seg.segment.write(value, true).map(drop)
-    })
+    // SAFETY: per this function's contract.
+    unsafe { set_c_string("shmiface_set_string_notify", seg, value, true) }
 }
 
 /// shmiface_destroy: releases the handle; NULL is a no-op returning `OK`.
