@@ -3,7 +3,7 @@
 //! syscall only when a waiter sleeps; `wait` spins for a bounded budget
 //! first (a spinning waiter sees a change in about 0.1 µs, a sleeping one
 //! takes 5-60 µs to wake on a virtual machine) and then sleeps, so an idle
-//! waiter uses no CPU.
+//! waiter uses no CPU beyond a re-check every `SLEEP_SLICE`.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
 use std::time::{Duration, Instant};
@@ -18,6 +18,12 @@ pub const DEFAULT_SPIN_NS: u64 = 50_000;
 /// The longest a waiter on a read-only handle sleeps before re-checking: it
 /// cannot announce itself as a sleeper, so a notifier may skip the wake-up.
 pub const READ_ONLY_POLL: Duration = Duration::from_millis(10);
+/// The longest any other waiter sleeps before re-checking the count. A
+/// notifier killed between counting a notification and waking the sleepers
+/// would otherwise leave them asleep until the next notification; with
+/// this, they see it within one slice (an idle waiter wakes 4 times a
+/// second, for a few microseconds).
+pub const SLEEP_SLICE: Duration = Duration::from_millis(250);
 
 const UNSET: u64 = u64::MAX;
 static SPIN_NS: AtomicU64 = AtomicU64::new(UNSET);
@@ -100,7 +106,8 @@ impl Drop for Counted<'_> {
 /// it there. `timeout` None waits forever; zero polls.
 pub fn wait(m: &Mapping, seen: &mut u64, timeout: Option<Duration>) -> Result<()> {
     let start = Instant::now();
-    let deadline = timeout.map(|t| start + t);
+    // A deadline past what `Instant` can hold is no deadline at all.
+    let deadline = timeout.and_then(|t| start.checked_add(t));
     let events = &m.header().events;
     let _waiting = m.writable().then(|| Counted::new(&events.waiters));
     let mut spun = false;
@@ -139,8 +146,9 @@ pub fn wait(m: &Mapping, seen: &mut u64, timeout: Option<Duration>) -> Result<()
         if m.writable() {
             let _sleeping = Counted::new(&events.sleepers);
             if events.seq.load(SeqCst) == seq {
+                let slice = remaining.map_or(SLEEP_SLICE, |r| r.min(SLEEP_SLICE));
                 // SAFETY: the word lives in the mapping, alive for this call.
-                unsafe { futex::wait(word, seq as u32, remaining) };
+                unsafe { futex::wait(word, seq as u32, Some(slice)) };
             }
         } else {
             let slice = remaining.map_or(READ_ONLY_POLL, |r| r.min(READ_ONLY_POLL));

@@ -27,7 +27,8 @@ pub const LINE: usize = 64;
 pub const MAX_CAPACITY: u64 = 1 << 30;
 pub const DEFAULT_CAPACITY: u64 = 128;
 
-/// `Identity::state`: set once to READY after initialisation, DESTROYED at the end.
+/// `Identity::state`: INITIALISING (0) until every field is written, then
+/// set once to READY, and DESTROYED at the end.
 pub const STATE_INITIALISING: u32 = 0;
 pub const STATE_READY: u32 = 1;
 pub const STATE_DESTROYED: u32 = 2;
@@ -43,7 +44,9 @@ pub const SEQ_NOTIFY_STEP: u64 = 2;
 
 #[repr(C, align(64))]
 pub struct Identity {
-    /// Written last during creation, so a present magic means valid fields.
+    /// Written first during creation: with `state` still INITIALISING it
+    /// marks a segment being created (whose other fields are not yet
+    /// trusted); `state` becomes READY last, once every field is valid.
     pub magic: [u8; 8],
     pub layout_version: u32,
     pub header_size: u32,

@@ -39,7 +39,8 @@ impl Geometry {
 #[derive(Debug)]
 pub enum Found {
     Ready(Geometry),
-    /// Empty, all-zero header, or a creator has not published it yet.
+    /// Empty, all-zero header, or a creator (magic written, state still
+    /// INITIALISING) has not published it yet.
     Initialising,
     Destroyed(Geometry),
     /// Not a segment this library can use; the detail says why.
@@ -67,6 +68,11 @@ pub fn inspect(fd: &OwnedFd, name: &Name) -> Result<Found> {
         return Ok(Found::Foreign(
             "it is not a shmiface segment (no SHMIFACE magic)".into(),
         ));
+    }
+    // A creator writes the magic first and the state last: until then the
+    // other fields may be half-written, so they are not checked yet.
+    if u32_at(48) == layout::STATE_INITIALISING {
+        return Ok(Found::Initialising);
     }
     let version = u32_at(8);
     if version != layout::LAYOUT_VERSION {
@@ -109,11 +115,22 @@ pub fn inspect(fd: &OwnedFd, name: &Name) -> Result<Found> {
         )));
     }
     Ok(match u32_at(48) {
+        layout::STATE_READY if destroyed_bit(fd, name)? => Found::Destroyed(geometry),
         layout::STATE_READY => Found::Ready(geometry),
-        layout::STATE_INITIALISING => Found::Initialising,
         layout::STATE_DESTROYED => Found::Destroyed(geometry),
         other => Found::Foreign(format!("state {other} is unknown")),
     })
+}
+
+/// Whether the events line says destroyed (the state normally says so
+/// too; a segment whose two disagree is treated as destroyed, so that a
+/// new owner replaces it rather than taking over a handle that is inert).
+fn destroyed_bit(fd: &OwnedFd, name: &Name) -> Result<bool> {
+    let mut raw = [0u8; 8];
+    let offset = std::mem::offset_of!(layout::Header, events) as i64;
+    nix::sys::uio::pread(fd, &mut raw, offset)
+        .map_err(|e| Error::from_errno(e, format!("reading the header of {}", name.as_str())))?;
+    Ok(u64::from_ne_bytes(raw) & layout::SEQ_DESTROYED != 0)
 }
 
 /// Waits (at most `timeout`) until the object is a ready segment.

@@ -97,7 +97,10 @@ impl Segment {
         // of another capacity so the next pass can create the name afresh.
         for _ in 0..8 {
             match shm::create_exclusive(&name, options.mode) {
-                Ok(fd) => return create_fresh(&mut registry, name, fd, options),
+                Ok(fd) => match create_fresh(&mut registry, &name, fd, options)? {
+                    Some(segment) => return Ok(segment),
+                    None => continue,
+                },
                 Err(e) if e.kind() == ErrorKind::Exists => {}
                 Err(e) => return Err(e),
             }
@@ -313,13 +316,15 @@ fn map_or_reuse(
 }
 
 /// The object was just made by us (O_EXCL): lock it, size it, fill it in,
-/// and publish it as ready.
+/// and publish it as ready. `Ok(None)`: another process removed it before
+/// we locked it, so the caller starts again.
 fn create_fresh(
     registry: &mut Locked,
-    name: Name,
+    name: &Name,
     fd: OwnedFd,
     options: &Options,
-) -> Result<Segment> {
+) -> Result<Option<Segment>> {
+    let name = name.clone();
     if !record_lock::try_lock(fd.as_fd(), record_lock::OWNER_BYTE, true)? {
         return Err(Error::new(
             ErrorKind::Exists,
@@ -328,6 +333,16 @@ fn create_fresh(
                 name.as_str()
             ),
         ));
+    }
+    // Between O_EXCL and the lock, a concurrent init_instance can find the
+    // object empty and unlocked, take it for a creation that died, remove
+    // it and create its own. Owning the removed object would make this call
+    // succeed on a segment no one can attach to, so check that the name
+    // still leads here now that we hold the lock (a taker removes only what
+    // it has locked, so the answer cannot change after this).
+    let st = shm::fstat(fd.as_fd(), &name)?;
+    if shm::identity_of(&name) != Some(shm::object_id(&st)) {
+        return Ok(None);
     }
     let geometry = Geometry::for_capacity(options.capacity);
     if let Err(e) = shm::reserve(fd.as_fd(), geometry.total, &name) {
@@ -343,17 +358,21 @@ fn create_fresh(
     };
     initialise(&map, options)?;
     map.set_owned(true);
-    Ok(Segment::handle(registry.insert(map), true))
+    Ok(Some(Segment::handle(registry.insert(map), true)))
 }
 
-/// Writes a fresh header and sync state, then publishes the segment: the
-/// magic is written after every other field, and the state last of all.
+/// Writes a fresh header and sync state, then publishes the segment. The
+/// magic is written first, so that from then on an attacher knows the
+/// object for a segment being created (state INITIALISING: it waits, and
+/// `init_instance` takes a dead creation over) rather than a foreign object;
+/// no other field is trusted until the state, stored last, says READY.
 fn initialise(map: &Mapping, options: &Options) -> Result<()> {
     let geometry = map.geometry();
     let header = map.header() as *const layout::Header as *mut layout::Header;
     // SAFETY: the object is new and locked by us; no other process reads
-    // anything but the magic (still zero) and the state until we publish.
+    // anything but the magic and the state until we publish.
     unsafe {
+        (*header).identity.magic = MAGIC;
         let id = &mut (*header).identity;
         id.layout_version = layout::LAYOUT_VERSION;
         id.header_size = layout::HEADER_SIZE as u32;
@@ -368,8 +387,6 @@ fn initialise(map: &Mapping, options: &Options) -> Result<()> {
     set_owner_fields(map, options);
     value::init_empty(map);
     std::sync::atomic::fence(Ordering::Release);
-    // SAFETY: as above.
-    unsafe { (*header).identity.magic = MAGIC };
     map.header()
         .identity
         .state

@@ -43,6 +43,10 @@ pub fn create_exclusive(name: &Name, mode: u32) -> Result<OwnedFd> {
 }
 
 /// Opens an existing object read-write, or read-only when `writable` is false.
+///
+/// O_NONBLOCK: a FIFO someone put in /dev/shm would otherwise block a
+/// read-only open until a writer came (it has no effect on a real object).
+/// What is not a regular file is refused here or by `fstat` below.
 pub fn open(name: &Name, writable: bool) -> Result<OwnedFd> {
     let access = if writable {
         OFlag::O_RDWR
@@ -51,10 +55,22 @@ pub fn open(name: &Name, writable: bool) -> Result<OwnedFd> {
     };
     mman::shm_open(
         name.shm_name().as_c_str(),
-        access | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        access | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK,
         Mode::empty(),
     )
-    .map_err(|e| os_error(e, "opening", name))
+    .map_err(|e| match e {
+        // A directory (glibc's shm_open reports EISDIR as EINVAL for a name
+        // that is valid, as ours are) or a socket.
+        Errno::EINVAL | Errno::EISDIR | Errno::ENXIO => Error::new(
+            ErrorKind::Incompatible,
+            format!(
+                "opening /dev/shm/{}: it is not a shared-memory object ({})",
+                name.as_str(),
+                e.desc()
+            ),
+        ),
+        e => os_error(e, "opening", name),
+    })
 }
 
 /// The object's metadata, refusing anything but a regular file.

@@ -94,6 +94,14 @@ pub unsafe fn bytes_in<'a>(p: *const u8, len: usize, what: &str) -> Result<&'a [
     if p.is_null() {
         return Err(null(what));
     }
+    // No buffer is this long (a slice of it would be undefined behaviour),
+    // and no segment holds it: say so before making one.
+    if len > isize::MAX as usize {
+        return Err(Error::new(
+            ErrorKind::TooLarge,
+            format!("{what} is {len} bytes, longer than any segment's capacity"),
+        ));
+    }
     // SAFETY: non-NULL and valid for `len` bytes per the caller.
     Ok(unsafe { std::slice::from_raw_parts(p, len) })
 }
@@ -109,6 +117,9 @@ pub unsafe fn bytes_out<'a>(p: *mut u8, len: usize, what: &str) -> Result<&'a mu
     if p.is_null() {
         return Err(null(what));
     }
+    // A caller that passes SIZE_MAX for "big enough" gets a slice Rust can
+    // hold; nothing past the value (at most 1 GiB) is ever written.
+    let len = len.min(isize::MAX as usize);
     // SAFETY: non-NULL and valid for `len` bytes per the caller.
     Ok(unsafe { std::slice::from_raw_parts_mut(p, len) })
 }
@@ -134,6 +145,18 @@ mod tests {
         let status = guard("shmiface_test", || panic!("boom"));
         assert_eq!(status, SHMIFACE_ERR_PANIC);
         with_last_error(|e| assert_eq!(e, "shmiface_test: internal error: boom"));
+    }
+
+    #[test]
+    fn a_length_no_buffer_can_have_is_refused_before_a_slice_is_made() {
+        let byte = 7u8;
+        // SAFETY: the length is refused before any slice is made.
+        let e = unsafe { bytes_in(&byte, usize::MAX, "data") }.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TooLarge);
+        assert!(e.detail().starts_with("data is"));
+        // SAFETY: as above, for the largest length one past what a slice holds.
+        let e = unsafe { bytes_in(&byte, isize::MAX as usize + 1, "data") }.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TooLarge);
     }
 
     #[test]

@@ -5,55 +5,90 @@
 //! the same per-word "atomic memcpy" idea as crossbeam's seqlock. The
 //! seqlock around the copy decides whether the bytes are kept.
 
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 const WORD: usize = std::mem::size_of::<u64>();
+
+// The shared side is touched only in whole, aligned 8-byte words, even for
+// a length that is not a multiple of 8: a reader may copy while a writer of
+// another length stores, and racing atomic accesses of different sizes to
+// the same bytes are not allowed in Rust's memory model (Miri reports them
+// as undefined behaviour). Slots are rounded up to whole lines, so the
+// last, partial word always lies inside the slot.
 
 /// Copies `len` bytes from the shared `src` into the private `dst`.
 ///
 /// # Safety
-/// `src` must be 8-byte aligned and valid for `len` bytes of reads for the
-/// whole call; `dst` must be valid for `len` bytes of writes and not
-/// overlap `src`.
+/// `src` must be 8-byte aligned and valid for `len` bytes rounded up to a
+/// multiple of 8 of reads for the whole call; `dst` must be valid for
+/// `len` bytes of writes and not overlap `src`.
 pub unsafe fn load(dst: *mut u8, src: *const u8, len: usize) {
     debug_assert_eq!(src as usize % WORD, 0);
-    let words = len / WORD;
-    for i in 0..words {
-        // SAFETY: in bounds and aligned per the caller; AtomicU64 has the
-        // layout of u64, and other processes write this memory only atomically.
+    for i in 0..len.div_ceil(WORD) {
+        // SAFETY: in bounds (rounded up) and aligned per the caller;
+        // AtomicU64 has the layout of u64, and other processes write this
+        // memory only with whole-word atomic stores.
         let w = unsafe { (*(src.add(i * WORD) as *const AtomicU64)).load(Relaxed) };
-        // SAFETY: in bounds per the caller; `dst` may be unaligned.
-        unsafe { (dst.add(i * WORD) as *mut u64).write_unaligned(w) };
-    }
-    for i in words * WORD..len {
-        // SAFETY: in bounds per the caller.
-        unsafe { *dst.add(i) = (*(src.add(i) as *const AtomicU8)).load(Relaxed) };
+        let n = WORD.min(len - i * WORD);
+        // SAFETY: `n` bytes at `i * WORD` are inside `dst` per the caller.
+        unsafe { std::ptr::copy_nonoverlapping(w.to_ne_bytes().as_ptr(), dst.add(i * WORD), n) };
     }
 }
 
-/// Copies `len` bytes from the private `src` into the shared `dst`.
+/// Copies `len` bytes from the private `src` into the shared `dst`; the
+/// bytes after `len` in its last word become zero.
 ///
 /// # Safety
-/// `dst` must be 8-byte aligned and valid for `len` bytes of writes for the
-/// whole call; `src` must be valid for `len` bytes of reads and not overlap.
+/// `dst` must be 8-byte aligned and valid for `len` bytes rounded up to a
+/// multiple of 8 of writes for the whole call; `src` must be valid for
+/// `len` bytes of reads and not overlap.
 pub unsafe fn store(dst: *mut u8, src: *const u8, len: usize) {
     debug_assert_eq!(dst as usize % WORD, 0);
-    let words = len / WORD;
-    for i in 0..words {
-        // SAFETY: in bounds per the caller; `src` may be unaligned.
-        let w = unsafe { (src.add(i * WORD) as *const u64).read_unaligned() };
-        // SAFETY: in bounds and aligned per the caller.
-        unsafe { (*(dst.add(i * WORD) as *const AtomicU64)).store(w, Relaxed) };
-    }
-    for i in words * WORD..len {
-        // SAFETY: in bounds per the caller.
-        unsafe { (*(dst.add(i) as *const AtomicU8)).store(*src.add(i), Relaxed) };
+    for i in 0..len.div_ceil(WORD) {
+        let n = WORD.min(len - i * WORD);
+        let mut bytes = [0u8; WORD];
+        // SAFETY: `n` bytes at `i * WORD` are inside `src` per the caller.
+        unsafe { std::ptr::copy_nonoverlapping(src.add(i * WORD), bytes.as_mut_ptr(), n) };
+        // SAFETY: in bounds (rounded up) and aligned per the caller.
+        unsafe {
+            (*(dst.add(i * WORD) as *const AtomicU64)).store(u64::from_ne_bytes(bytes), Relaxed)
+        };
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reader copying a length another thread is not writing (a reader
+    /// overtaken by a writer of another length) must still touch the slot
+    /// only with accesses of one size: racing mixed-size atomics are not
+    /// allowed in Rust's memory model (Miri reports them).
+    #[test]
+    fn copies_of_different_lengths_may_race() {
+        struct Shared(*mut u8);
+        // SAFETY: the buffer outlives both threads and is touched only atomically.
+        unsafe impl Send for Shared {}
+        let raw = Box::into_raw(Box::new([0u64; 4])) as *mut u8;
+        let base = Shared(raw);
+        let src = [7u8; 32];
+        let writer = std::thread::spawn(move || {
+            let base = base;
+            for len in [12usize, 5, 31, 1] {
+                // SAFETY: 32 aligned bytes, touched only by these copies.
+                unsafe { store(base.0, src.as_ptr(), len) };
+            }
+        });
+        let mut dst = [0u8; 32];
+        for len in [16usize, 3, 32, 9] {
+            // SAFETY: as above.
+            unsafe { load(dst.as_mut_ptr(), raw, len) };
+        }
+        writer.join().unwrap();
+        // SAFETY: made by Box::into_raw above; both threads are done with it.
+        drop(unsafe { Box::from_raw(raw as *mut [u64; 4]) });
+        assert!(dst.iter().all(|&b| b == 0 || b == 7));
+    }
 
     #[test]
     fn round_trips_every_length_and_alignment() {

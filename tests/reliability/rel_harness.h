@@ -1,0 +1,76 @@
+/* The reliability suite's C harness: each test is a function returning 0
+ * on success; CHECK and EXPECT report the failing line. EXPECT also
+ * requires a non-empty shmiface_last_error detail for every failure. */
+#ifndef SHMIFACE_REL_HARNESS_H
+#define SHMIFACE_REL_HARNESS_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shmiface.h"
+
+#define CHECK(cond)                                                                \
+    do {                                                                           \
+        if (!(cond)) {                                                             \
+            fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
+            return 1;                                                              \
+        }                                                                          \
+    } while (0)
+
+#define EXPECT(call, expected)                                                     \
+    do {                                                                           \
+        shmiface_status got_ = (call);                                             \
+        char detail_[512] = "";                                                    \
+        shmiface_last_error(detail_, sizeof detail_);                              \
+        if (got_ != (expected)) {                                                  \
+            fprintf(stderr, "  %s:%d: %s returned %d (%s), expected %d (%s); last error: %s\n", \
+                    __FILE__, __LINE__, #call, (int)got_, shmiface_status_str(got_), \
+                    (int)(expected), shmiface_status_str(expected), detail_);      \
+            return 1;                                                              \
+        }                                                                          \
+        if (got_ != SHMIFACE_OK && detail_[0] == '\0') {                           \
+            fprintf(stderr, "  %s:%d: %s failed without a detail\n", __FILE__, __LINE__, #call); \
+            return 1;                                                              \
+        }                                                                          \
+    } while (0)
+
+static int rel_failures_;
+static int rel_passes_;
+
+#define RUN(fn)                                                                    \
+    do {                                                                           \
+        int rc_ = fn();                                                            \
+        printf("%-64s %s\n", #fn, rc_ == 0 ? "ok" : "FAILED");                     \
+        fflush(stdout);                                                            \
+        if (rc_ == 0) rel_passes_++; else rel_failures_++;                         \
+    } while (0)
+
+#define SUMMARY()                                                                  \
+    (printf("%d passed, %d failed\n", rel_passes_, rel_failures_), rel_failures_ == 0 ? 0 : 1)
+
+/* A segment name unique to this process and call, removed first. */
+static inline const char *rel_name(const char *tag) {
+    static char names[64][96];
+    static unsigned next;
+    char *n = names[next++ % 64];
+    snprintf(n, sizeof names[0], "crel-%s-%ld-%u", tag, (long)getpid(), next);
+    shmiface_unlink(n);
+    return n;
+}
+
+static inline double rel_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static inline int rel_exists(const char *name) {
+    char path[300];
+    snprintf(path, sizeof path, "/dev/shm/%s", name);
+    return access(path, F_OK) == 0;
+}
+
+#endif
