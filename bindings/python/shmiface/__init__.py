@@ -13,9 +13,9 @@ needed, and every call is the C library's own.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
-from . import _current
+from . import _args, _current
 from ._errors import (
     BufferTooSmallError,
     ConflictError,
@@ -74,16 +74,8 @@ ABI_VERSION: int = _lib.SHMIFACE_ABI_VERSION
 __version__: str = _ffi.string(_lib.shmiface_version()).decode()
 
 
-def _name_arg(name: str) -> bytes:
-    if not isinstance(name, str):
-        raise InvalidNameError(f"a segment name is a str, not {type(name).__name__}", 2)
-    if "\0" in name:
-        raise InvalidNameError(f"invalid segment name {name!r}: it contains NUL", 2)
-    return name.encode("utf-8")
-
-
-def _made(handle_out: object, name: str) -> Segment:
-    segment = Segment(handle_out[0], name)  # type: ignore[index]
+def _made(out: Any, name: str) -> Segment:
+    segment = Segment(out[0], name)
     _current.remember(segment)
     return segment
 
@@ -93,35 +85,38 @@ def init_instance(
 ) -> Segment:
     """Creates the segment ``name`` and returns its owner's handle.
 
-    ``capacity``: bytes one value may hold (default 128, at most 1 GiB).
+    ``name``: 1 to 200 of ``[A-Za-z0-9._-]``, not starting with ``.``
+    (``InvalidNameError``); it is ``/dev/shm/<name>``.
+    ``capacity``: bytes one value may hold (default 128, at most 1 GiB;
+    0 or less raises ``InvalidArgumentError``).
     ``mode``: permission bits (default 0o600), exact whatever the umask.
     ``persistent``: the owner's destroy leaves the segment in place.
     A segment whose owner died is taken over (its value kept when the
     capacity matches); one with a live owner raises ``ExistsError``.
     """
+    c_name = _args.name(name)
     options = _ffi.new("shmiface_options *")
-    for label, value in (("capacity", capacity), ("mode", mode)):
-        if value is not None and (not isinstance(value, int) or value <= 0 or value >= 2**63):
-            raise InvalidArgumentError(f"{label} must be a positive int, not {value!r}", 3)
-    options.capacity = capacity or 0
-    options.mode = mode or 0
+    if capacity is not None:
+        options.capacity = _args.positive("capacity", capacity, 64)
+    if mode is not None:
+        options.mode = _args.positive("mode", mode, 32)
     options.flags = _lib.SHMIFACE_PERSISTENT if persistent else 0
     out = _ffi.new("shmiface_segment **")
-    check(_lib.shmiface_init_instance(_name_arg(name), options, out))
+    check(_lib.shmiface_init_instance(c_name, options, out))
     return _made(out, name)
 
 
 def get_instance(name: str) -> Segment:
-    """Attaches to the existing segment ``name`` (read-only if its mode
-    allows this process only to read)."""
+    """Attaches to the existing segment ``name`` (``NotFoundError`` if there
+    is none; read-only if its mode lets this process only read)."""
     out = _ffi.new("shmiface_segment **")
-    check(_lib.shmiface_get_instance(_name_arg(name), out))
+    check(_lib.shmiface_get_instance(_args.name(name), out))
     return _made(out, name)
 
 
 def unlink(name: str) -> None:
     """Removes the name (stale-segment cleanup); existing handles keep working."""
-    check(_lib.shmiface_unlink(_name_arg(name)))
+    check(_lib.shmiface_unlink(_args.name(name)))
 
 
 def get_string() -> str:
@@ -141,9 +136,7 @@ def set_string_notify(value: str) -> None:
 
 def set_spin_ns(ns: int) -> None:
     """Sets how long a waiter in this process spins before sleeping (0: never)."""
-    if not isinstance(ns, int) or ns < 0 or ns >= 2**64:
-        raise InvalidArgumentError(f"spin budget must be an int in [0, 2**64), not {ns!r}", 3)
-    check(_lib.shmiface_set_spin_ns(ns))
+    check(_lib.shmiface_set_spin_ns(_args.unsigned("spin budget", ns, 64)))
 
 
 def spin_ns() -> int:

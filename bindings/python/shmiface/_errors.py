@@ -3,6 +3,8 @@ library into the right exception carrying the library's own detail."""
 
 from __future__ import annotations
 
+from typing import Any, Dict, Type
+
 from ._lib import ffi, lib
 
 
@@ -15,6 +17,10 @@ class ShmifaceError(Exception):
     def __init__(self, message: str, status: int = 0) -> None:
         super().__init__(message)
         self.status = status
+
+    def __reduce__(self) -> Any:
+        # Keeps .status across pickling (multiprocessing, concurrent.futures).
+        return (type(self), (str(self), self.status))
 
 
 class InvalidArgumentError(ShmifaceError, ValueError):
@@ -38,7 +44,7 @@ class TooLargeError(ShmifaceError, ValueError):
 
 
 class BufferTooSmallError(ShmifaceError, ValueError):
-    """The buffer given to ``read_into`` cannot hold the value."""
+    """The buffer given to ``read_into`` cannot hold the value (status 7)."""
 
 
 class WaitTimeoutError(ShmifaceError, TimeoutError):
@@ -69,7 +75,7 @@ class NoSpaceError(ShmifaceError, OSError):
     """The shared-memory filesystem has no room for the segment."""
 
 
-_BY_STATUS: dict[int, type[ShmifaceError]] = {
+_BY_STATUS: Dict[int, Type[ShmifaceError]] = {
     lib.SHMIFACE_ERR_NULL_ARGUMENT: InvalidArgumentError,
     lib.SHMIFACE_ERR_INVALID_NAME: InvalidNameError,
     lib.SHMIFACE_ERR_INVALID_ARGUMENT: InvalidArgumentError,
@@ -92,7 +98,7 @@ def last_error() -> str:
     size = lib.shmiface_last_error(ffi.NULL, 0)
     buf = ffi.new("char[]", size + 1)
     lib.shmiface_last_error(buf, size + 1)
-    return ffi.string(buf).decode("utf-8", "replace")
+    return str(ffi.string(buf).decode("utf-8", "replace"))
 
 
 def error_for(status: int) -> ShmifaceError:
@@ -100,6 +106,11 @@ def error_for(status: int) -> ShmifaceError:
     cls = _BY_STATUS.get(status, ShmifaceError)
     detail = last_error() or ffi.string(lib.shmiface_status_str(status)).decode()
     return cls(detail, status)
+
+
+def invalid_argument(message: str) -> InvalidArgumentError:
+    """An ``InvalidArgumentError`` for an argument refused before the call."""
+    return InvalidArgumentError(message, lib.SHMIFACE_ERR_INVALID_ARGUMENT)
 
 
 def check(status: int) -> None:

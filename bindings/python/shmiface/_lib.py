@@ -2,14 +2,18 @@
 
 Looks, in order, at the ``SHMIFACE_LIB`` environment variable, a copy
 shipped inside this package, and the system's search path
-(``libshmiface.so.1``, then ``libshmiface.so``).
+(``libshmiface.so.1``, then ``libshmiface.so``). The declarations come from
+``shmiface.h`` (shipped beside this file in a wheel, ``include/`` in a
+checkout) through ``_cdef``. The library is opened with
+``RTLD_NOW | RTLD_NODELETE``: every symbol resolves up front, and the code
+stays mapped for as long as any handle might still call it.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, List, Optional, Tuple
 
 from cffi import FFI
 
@@ -32,22 +36,27 @@ def _header_text() -> str:
     )
 
 
-def _candidates() -> list[str]:
-    found = []
+def _candidates() -> List[Tuple[str, Optional[str]]]:
+    """Every place to look, in order: (place, why it is skipped or None)."""
+    places: List[Tuple[str, Optional[str]]] = []
     env = os.environ.get("SHMIFACE_LIB")
-    if env:
-        found.append(env)
-    found.extend(str(_HERE / name) for name in _BUNDLED if (_HERE / name).exists())
-    found.extend(_SYSTEM)
-    return found
+    places.append((env, None) if env else ("$SHMIFACE_LIB", "unset"))
+    for name in _BUNDLED:
+        bundled = _HERE / name
+        places.append((str(bundled), None if bundled.exists() else "not present"))
+    places.extend((name, None) for name in _SYSTEM)
+    return places
 
 
-def _load() -> tuple[FFI, Any, str]:
+def _load() -> Tuple[FFI, Any, str]:
     ffi = FFI()
     ffi.cdef(cdef_from_header(_header_text()))
     flags = ffi.RTLD_NOW | getattr(ffi, "RTLD_NODELETE", 0)
-    tried = []
-    for candidate in _candidates():
+    tried: List[str] = []
+    for candidate, skipped in _candidates():
+        if skipped:
+            tried.append(f"{candidate} ({skipped})")
+            continue
         try:
             lib = ffi.dlopen(candidate, flags)
         except OSError as exc:
@@ -64,7 +73,7 @@ def _load() -> tuple[FFI, Any, str]:
             )
             continue
         return ffi, lib, candidate
-    raise ImportError("shmiface: could not load libshmiface; tried " + "; ".join(tried))
+    raise ImportError("shmiface: could not load libshmiface; looked at: " + "; ".join(tried))
 
 
 ffi, lib, path = _load()

@@ -3,21 +3,36 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import threading
+import time
 import weakref
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Tuple, TypeVar, Union
 
-from ._errors import DestroyedError, InvalidArgumentError, check
-from . import _current
+from . import _args, _current, _waiters
+from ._errors import check, error_for
+from ._handle import Handle
 from ._lib import ffi, lib
 
 Buffer = Any  # anything with the buffer protocol: bytes, bytearray, memoryview, numpy arrays
+T = TypeVar("T")
+
+_OK = lib.SHMIFACE_OK
+_TIMEOUT = lib.SHMIFACE_ERR_TIMEOUT
+_TOO_SMALL = lib.SHMIFACE_ERR_BUFFER_TOO_SMALL
 _NOTIFY = lib.SHMIFACE_SET_NOTIFY
-# Blocking calls run in slices this long, so Ctrl-C and task cancellation
-# are seen promptly; each slice is a real futex wait, not a poll.
-_SLICE_SECONDS = 0.1
+# Blocking waits run in slices this long, so Ctrl-C, task cancellation and a
+# destroy from another thread are seen promptly; each slice is a real futex
+# wait in the library, not a poll.
+_SLICE_MS = 100
+# How long a destroy waits for other threads' calls in flight on the handle
+# (each ends within a wait slice, or sooner); past it, the last of them
+# destroys the handle as it returns. A bound, so that a thread stuck in the
+# middle of a call (a daemon at interpreter exit, a debugger) cannot hang it.
+_DESTROY_GRACE_SECONDS = 10.0
+_EXIT_GRACE_SECONDS = 1.0
+# The first size of a handle's output buffer; it grows to the largest value read.
+_FIRST_BUFFER = 4096
 
 
 @dataclass(frozen=True)
@@ -25,47 +40,78 @@ class Info:
     """A snapshot of a segment, for monitoring (the fields of ``shmiface_info``)."""
 
     capacity: int
+    """Bytes one value may hold."""
     length: int
+    """Bytes in the current value."""
     version: int
+    """Completed sets since creation; 0 = never set."""
     notify_count: int
+    """Notifications since creation."""
     waiters: int
+    """Threads blocked in a wait right now, in every process."""
     mode: int
+    """Permission bits of the shared-memory object."""
     owner_pid: int
+    """Process id of the owner."""
     owner_alive: bool
+    """Whether the owner process still holds the segment."""
     is_owner: bool
+    """Whether this handle created (or took over) the segment."""
     destroyed: bool
+    """Whether the owner destroyed the segment (the handle is then inert)."""
 
 
-def _as_bytes(data: Union[str, Buffer]) -> Any:
-    if isinstance(data, str):
-        return data.encode("utf-8")
-    return data
+class _Output:
+    """A reusable output buffer with its length and version out-parameters."""
+
+    __slots__ = ("buf", "size", "length", "version")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.buf = ffi.new("uint8_t[]", size)
+        self.length = ffi.new("size_t *")
+        self.version = ffi.new("uint64_t *")
+
+    def grow(self, needed: int) -> None:
+        size = max(needed, 2 * self.size)
+        self.size = size
+        self.buf = ffi.new("uint8_t[]", size)
 
 
-def _timeout_ms(seconds: Optional[float]) -> int:
-    if seconds is None:
-        return -1
-    if seconds < 0 or math.isnan(seconds):
-        raise InvalidArgumentError(f"timeout must be None or >= 0 seconds, not {seconds}", 3)
-    return min(int(math.ceil(seconds * 1000)), 2**62)
+def _as_buffer(data: Union[str, Buffer]) -> Any:
+    return ffi.from_buffer("uint8_t[]", data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def _text(value: str) -> bytes:
+    if not isinstance(value, str):
+        raise TypeError(f"value must be a str, not {type(value).__name__}")
+    return value.encode("utf-8")
 
 
 class Segment:
     """A handle to a segment, from ``init_instance`` (owner) or
-    ``get_instance`` (attach). Thread-safe; ``destroy`` (also on ``with``
-    exit, garbage collection and interpreter exit) releases it."""
+    ``get_instance`` (attach). Thread-safe, including ``destroy`` while
+    other threads use or wait on it. ``destroy`` (also on ``with`` exit,
+    garbage collection and interpreter exit) releases it."""
 
-    def __init__(self, handle: Any, name: str) -> None:
-        self._handle = handle
+    def __init__(self, ptr: Any, name: str) -> None:
+        """Wraps a handle made by the library; use ``init_instance`` or
+        ``get_instance`` rather than calling this."""
+        self._handle = Handle(ptr, name)
         self._name = name
-        self._capacity = self.info().capacity
+        # Destroys the C handle when this object is collected or the
+        # interpreter exits; it holds the Handle, not the Segment.
+        self._finalizer = weakref.finalize(self, self._handle.close, _EXIT_GRACE_SECONDS)
+        first = self.info()
+        self._capacity = first.capacity
+        # This handle's notification cursor: wait() returns on notifications
+        # after it. Kept here, not in the library, so a wait that is given up
+        # (a cancelled task) does not swallow the notification it caught.
+        self._seen = first.notify_count
         # One output buffer per handle, so reads allocate only their result;
-        # a second thread reading at the same time gets a buffer of its own.
-        self._buf = ffi.new("uint8_t[]", max(self._capacity, 1))
-        self._buf_lock = threading.Lock()
-        self._len = ffi.new("size_t *")
-        self._version = ffi.new("uint64_t *")
-        self._finalizer = weakref.finalize(self, lib.shmiface_destroy, handle)
+        # a thread reading while another does gets a buffer of its own.
+        self._out = _Output(max(1, min(self._capacity, _FIRST_BUFFER)))
+        self._out_lock = threading.Lock()
 
     # -- identity -------------------------------------------------------
 
@@ -74,63 +120,82 @@ class Segment:
         """The segment's name."""
         return self._name
 
-    def _ptr(self) -> Any:
-        if self._handle is None:
-            raise DestroyedError(f"segment {self._name}: this handle was destroyed", 11)
-        return self._handle
+    def _call(self, fn: Callable[..., int], *args: Any) -> None:
+        """Calls ``fn(handle, *args)`` and raises on a failing status."""
+        handle = self._handle
+        ptr = handle.acquire()
+        try:
+            status = fn(ptr, *args)
+        finally:
+            handle.release()
+        if status != _OK:
+            raise error_for(status)
 
     # -- reading --------------------------------------------------------
 
-    def _read(self) -> tuple[bytes, int]:
-        handle = self._ptr()
-        if self._buf_lock.acquire(blocking=False):
-            try:
-                return self._read_with(handle, self._buf, self._len, self._version)
-            finally:
-                self._buf_lock.release()
-        return self._read_with(
-            handle, ffi.new("uint8_t[]", max(self._capacity, 1)), ffi.new("size_t *"), ffi.new("uint64_t *")
-        )
+    def _read(self, convert: Callable[[Any], T]) -> Tuple[T, int]:
+        """``convert`` applied to the current value's bytes, and its version."""
+        handle = self._handle
+        ptr = handle.acquire()
+        try:
+            out_lock = self._out_lock
+            if out_lock.acquire(False):
+                try:
+                    return self._read_with(ptr, self._out, convert)
+                finally:
+                    out_lock.release()
+            return self._read_with(ptr, _Output(self._out.size), convert)
+        finally:
+            handle.release()
 
     @staticmethod
-    def _read_with(handle: Any, buf: Any, length: Any, version: Any) -> tuple[bytes, int]:
-        check(lib.shmiface_get_bytes(handle, buf, len(buf), length, version))
-        return ffi.buffer(buf, length[0])[:], version[0]
+    def _read_with(ptr: Any, out: _Output, convert: Callable[[Any], T]) -> Tuple[T, int]:
+        while True:
+            status = lib.shmiface_get_bytes(ptr, out.buf, out.size, out.length, out.version)
+            if status == _OK:
+                return convert(ffi.buffer(out.buf, out.length[0])), int(out.version[0])
+            if status != _TOO_SMALL:
+                raise error_for(status)
+            out.grow(out.length[0])
 
     def get_bytes(self) -> bytes:
         """The current value as bytes. Never blocks on writers, never torn."""
-        return self._read()[0]
+        return self._read(bytes)[0]
 
     def get_string(self) -> str:
         """The current value decoded as UTF-8 (``UnicodeDecodeError`` if it is not)."""
-        return self._read()[0].decode("utf-8")
+        return self._read(lambda view: str(view, "utf-8"))[0]
 
     def read_into(self, buffer: Buffer) -> int:
         """Copies the value into a writable buffer (bytearray, memoryview,
-        numpy array, ...) without an intermediate copy; returns its length.
-        ``BufferTooSmallError`` if it does not fit."""
+        numpy array, ...) with no intermediate copy; returns its length.
+        ``BufferTooSmallError`` if it does not fit (the buffer is then unchanged)."""
         target = ffi.from_buffer("uint8_t[]", buffer, require_writable=True)
         length = ffi.new("size_t *")
-        check(lib.shmiface_get_bytes(self._ptr(), target, len(target), length, ffi.NULL))
+        self._call(lib.shmiface_get_bytes, target, len(target), length, ffi.NULL)
         return int(length[0])
 
     @property
     def version(self) -> int:
         """The version of the current value (completed sets; 0 = never set)."""
-        return self._read()[1]
+        return int(self._raw_info().version)
+
+    def _raw_info(self) -> Any:
+        out = ffi.new("shmiface_info *")
+        self._call(lib.shmiface_get_info, out)
+        return out
 
     def info(self) -> Info:
         """A monitoring snapshot (``shmiface_get_info``)."""
-        out = ffi.new("shmiface_info *")
-        check(lib.shmiface_get_info(self._ptr(), out))
+        out = self._raw_info()
         return Info(
-            capacity=out.capacity,
-            length=out.length,
-            version=out.version,
-            notify_count=out.notify_count,
-            waiters=out.waiters,
-            mode=out.mode,
-            owner_pid=out.owner_pid,
+            capacity=int(out.capacity),
+            length=int(out.length),
+            version=int(out.version),
+            notify_count=int(out.notify_count),
+            waiters=int(out.waiters),
+            mode=int(out.mode),
+            owner_pid=int(out.owner_pid),
             owner_alive=bool(out.owner_alive),
             is_owner=bool(out.is_owner),
             destroyed=bool(out.destroyed),
@@ -139,92 +204,107 @@ class Segment:
     # -- writing --------------------------------------------------------
 
     def set_bytes(self, data: Buffer, notify: bool = False) -> int:
-        """Replaces the value with the bytes of any buffer (zero-copy);
+        """Replaces the value with the bytes of any buffer (bytes, bytearray,
+        memoryview, a C-contiguous numpy array: no copy is made in Python);
         with ``notify``, then wakes every waiter. Returns the new version."""
-        source = ffi.from_buffer("uint8_t[]", _as_bytes(data))
+        source = _as_buffer(data)
         version = ffi.new("uint64_t *")
-        check(lib.shmiface_set_bytes(self._ptr(), source, len(source), _NOTIFY if notify else 0, version))
+        handle = self._handle
+        ptr = handle.acquire()
+        try:
+            status = lib.shmiface_set_bytes(ptr, source, len(source), _NOTIFY if notify else 0, version)
+        finally:
+            handle.release()
+        if status != _OK:
+            raise error_for(status)
         return int(version[0])
 
     def set_string(self, value: str) -> None:
         """Replaces the value with ``value`` encoded as UTF-8."""
-        self.set_bytes(value.encode("utf-8"))
+        self.set_bytes(_text(value))
 
     def set_string_notify(self, value: str) -> None:
         """Replaces the value, then wakes every waiter in every process."""
-        self.set_bytes(value.encode("utf-8"), notify=True)
+        self.set_bytes(_text(value), notify=True)
 
     def compare_and_set(self, expected_version: int, data: Union[str, Buffer], notify: bool = False) -> int:
         """Replaces the value only if its version is ``expected_version``
-        (else ``ConflictError``). Returns the new version."""
-        if expected_version < 0:
-            raise InvalidArgumentError(f"expected_version must be >= 0, not {expected_version}", 3)
-        source = ffi.from_buffer("uint8_t[]", _as_bytes(data))
+        (else ``ConflictError``, and nothing changes); with ``notify``, then
+        wakes every waiter. Returns the new version. ``data``: a str
+        (UTF-8) or any buffer, as for ``set_bytes``."""
+        expected = _args.unsigned("expected_version", expected_version, 64)
+        source = _as_buffer(data)
         version = ffi.new("uint64_t *")
         flags = _NOTIFY if notify else 0
-        check(lib.shmiface_compare_and_set(self._ptr(), expected_version, source, len(source), flags, version))
+        self._call(lib.shmiface_compare_and_set, expected, source, len(source), flags, version)
         return int(version[0])
 
     # -- notifications --------------------------------------------------
 
     def notify(self) -> None:
-        """Wakes every waiter without changing the value."""
-        check(lib.shmiface_notify(self._ptr()))
+        """Wakes every waiter, in every process, without changing the value."""
+        self._call(lib.shmiface_notify)
 
-    def _wait_ms(self, timeout_ms: int) -> bool:
-        status = lib.shmiface_wait(self._ptr(), ffi.NULL, timeout_ms)
-        if status == lib.SHMIFACE_ERR_TIMEOUT:
-            return False
+    def _wait_slice(self, seen: int, timeout_ms: int) -> Optional[int]:
+        """One library wait from cursor ``seen``: the new cursor, or None on timeout."""
+        cursor = ffi.new("uint64_t *", seen)
+        ptr = self._handle.acquire()
+        try:
+            status = lib.shmiface_wait(ptr, cursor, timeout_ms)
+        finally:
+            self._handle.release()
+        if status == _TIMEOUT:
+            return None
         check(status)
+        return int(cursor[0])
+
+    def _saw(self, cursor: int) -> bool:
+        self._seen = cursor  # one assignment: atomic, whichever waiter is last
         return True
 
     def wait(self, timeout: Optional[float] = None) -> bool:
-        """Blocks until the next notification (True) or the timeout in
-        seconds (False); None waits forever. Releases the GIL while waiting.
-        Notifications since this handle's last wait (or its creation) count."""
-        total = _timeout_ms(timeout)
-        slice_ms = int(_SLICE_SECONDS * 1000)
-        if 0 <= total <= slice_ms:
-            return self._wait_ms(total)
-        remaining = total
+        """Blocks until a notification (True) or until ``timeout`` seconds
+        pass (False); None waits forever. Notifications since this handle's
+        last successful wait (or its creation) count, so none is missed.
+        Releases the GIL while waiting. ``DestroyedError`` if the owner
+        destroys the segment meanwhile."""
+        slices = _Slices(_args.timeout_ms(timeout))
         while True:
-            step = slice_ms if remaining < 0 else min(slice_ms, remaining)
-            if self._wait_ms(step):
-                return True
-            if remaining >= 0:
-                remaining -= step
-                if remaining <= 0:
-                    return False
+            step = slices.next()
+            if step is None:
+                return False
+            cursor = self._wait_slice(self._seen, step)
+            if cursor is not None:
+                return self._saw(cursor)
 
     async def wait_async(self, timeout: Optional[float] = None) -> bool:
-        """``wait`` for asyncio: the blocking wait runs in the loop's executor
-        in short slices, so the event loop never blocks and a cancelled task
-        leaves no thread waiting for long."""
+        """``wait`` for asyncio: the blocking wait runs on a worker thread in
+        short slices, so the event loop never blocks and never polls. If the
+        task is cancelled, the worker stops within one slice and the
+        notification it may have caught stays for the next wait."""
         loop = asyncio.get_running_loop()
-        total = _timeout_ms(timeout)
-        slice_ms = int(_SLICE_SECONDS * 1000)
-        remaining = total
+        slices = _Slices(_args.timeout_ms(timeout))
         while True:
-            step = slice_ms if remaining < 0 else min(slice_ms, remaining)
-            if await loop.run_in_executor(None, self._wait_ms, step):
-                return True
-            if remaining >= 0:
-                remaining -= step
-                if remaining <= 0:
-                    return False
+            step = slices.next()
+            if step is None:
+                return False
+            cursor = await loop.run_in_executor(_waiters.executor(), self._wait_slice, self._seen, step)
+            if cursor is not None:
+                return self._saw(cursor)
 
     # -- lifetime -------------------------------------------------------
 
     def destroy(self) -> None:
         """Releases the handle (idempotent). The owner of a non-persistent
-        segment also destroys it: waiters wake with ``DestroyedError`` and
-        the name is removed."""
-        handle, self._handle = self._handle, None
-        if handle is None:
+        segment also destroys the segment: waiters everywhere wake with
+        ``DestroyedError`` and the name is removed. Safe while other threads
+        use this handle: they finish their call (a wait within 0.1 s) and
+        later calls raise ``DestroyedError``."""
+        if self._handle.closed:
             return
         self._finalizer.detach()
         _current.forget(self)
-        check(lib.shmiface_destroy(handle))
+        check(self._handle.close(_DESTROY_GRACE_SECONDS))
 
     def __enter__(self) -> "Segment":
         return self
@@ -233,6 +313,28 @@ class Segment:
         self.destroy()
 
     def __repr__(self) -> str:
-        state = "destroyed" if self._handle is None else f"capacity={self._capacity}"
+        state = "destroyed" if self._handle.closed else f"capacity={self._capacity}"
         return f"<shmiface.Segment {self._name!r} {state}>"
 
+
+class _Slices:
+    """Splits a wait of ``total_ms`` (-1: forever) into slices of at most
+    ``_SLICE_MS``; the first slice always runs, so a timeout of 0 polls once."""
+
+    __slots__ = ("_deadline", "_first")
+
+    def __init__(self, total_ms: int) -> None:
+        self._deadline = None if total_ms < 0 else time.monotonic() + total_ms / 1000
+        self._first: Optional[int] = total_ms if 0 <= total_ms < _SLICE_MS else _SLICE_MS
+
+    def next(self) -> Optional[int]:
+        """The next slice in milliseconds, or None when the time is up."""
+        if self._first is not None:
+            first, self._first = self._first, None
+            return first
+        if self._deadline is None:
+            return _SLICE_MS
+        left_ms = (self._deadline - time.monotonic()) * 1000
+        if left_ms <= 0:
+            return None
+        return min(_SLICE_MS, max(1, int(left_ms + 0.999)))
