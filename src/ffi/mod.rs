@@ -374,7 +374,8 @@ pub unsafe extern "C" fn shmiface_notify(seg: *mut shmiface_segment) -> shmiface
 /// `DESTROYED` when the owner destroys the segment. A spurious wake is
 /// never reported as `OK`, and a notification made after `*seen` was read
 /// is never missed. The waiter spins for a bounded budget first (see
-/// `shmiface_set_spin_ns`) and then sleeps without using CPU.
+/// `shmiface_set_spin_ns`) and then sleeps in the kernel, re-checking at
+/// least every 250 ms (so a notifier killed mid-notify delays it at most that).
 ///
 /// Thread-safety: any number of threads may wait on one handle.
 ///
