@@ -3,8 +3,8 @@
 #   make install   [PREFIX=/usr/local] [DESTDIR=]     (sudo for a system prefix)
 #   make uninstall [PREFIX=/usr/local] [DESTDIR=]
 #
-# Installs the library (shared and static), the C and C++ headers, a
-# pkg-config file and a CMake package, listed once in SHMI_FILES below;
+# Installs the library (shared and static), the `shmiface` command, the C
+# and C++ headers, a pkg-config file and a CMake package, listed once in SHMI_FILES below;
 # uninstall removes exactly what that list names. As root with no DESTDIR,
 # both run ldconfig (LDCONFIG=true skips it).
 
@@ -25,6 +25,7 @@ SHMI_LIBS_PRIVATE := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 SHMI_FILES :=
 SHMI_FILES += 0755:lib/libshmiface.so.1:$(LIBSO)
 SHMI_FILES += 0644:lib/libshmiface.a:$(LIBDIR)/libshmiface.a
+SHMI_FILES += 0755:bin/shmiface:$(LIBDIR)/shmiface
 SHMI_FILES += 0644:include/shmiface.h:$(INCDIR)/shmiface.h
 SHMI_FILES += 0644:include/shmiface.hpp:$(CURDIR)/bindings/c/shmiface.hpp
 SHMI_FILES += 0644:lib/pkgconfig/shmiface.pc:$(SHMI_GEN)/shmiface.pc
@@ -34,7 +35,7 @@ SHMI_FILES += 0644:lib/cmake/shmiface/shmiface-config-version.cmake:$(SHMI_GEN)/
 SHMI_LINKS := lib/libshmiface.so:libshmiface.so.1
 # Directories below the prefix's standard layout that install may have made:
 # uninstall removes each one that is left empty, in this order. The layout
-# itself (lib, include) stays, as every prefix has it.
+# itself (bin, lib, include) stays, as every prefix has it.
 SHMI_DIRS := lib/cmake/shmiface lib/cmake lib/pkgconfig
 
 shmi_field = $(word $2,$(subst :, ,$1))
@@ -44,7 +45,7 @@ shmi_space := $(shmi_empty) $(shmi_empty)
 .PHONY: install uninstall
 
 # The generated files depend on PREFIX, so they are made afresh each time.
-install: lib
+install: lib cli
 	mkdir -p $(SHMI_GEN)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(SHMI_VERSION)|g' \
 		-e 's|@LIBS_PRIVATE@|$(SHMI_LIBS_PRIVATE)|g' \

@@ -26,7 +26,8 @@ check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi;
 unset SHMIFACE_LIB LD_LIBRARY_PATH PKG_CONFIG_PATH CMAKE_PREFIX_PATH || true
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 
-expected_files="include/shmiface.h
+expected_files="bin/shmiface
+include/shmiface.h
 include/shmiface.hpp
 lib/cmake/shmiface/shmiface-config-version.cmake
 lib/cmake/shmiface/shmiface-config.cmake
@@ -53,6 +54,9 @@ check "lib/libshmiface.so.1 is a real file" test -f "$prefix/lib/libshmiface.so.
 check "lib/libshmiface.so -> libshmiface.so.1" test "$(readlink "$prefix/lib/libshmiface.so")" = libshmiface.so.1
 check "SONAME is libshmiface.so.1" \
     bash -c "readelf -d '$prefix/lib/libshmiface.so.1' | grep -q 'SONAME.*\[libshmiface.so.1\]'"
+check "bin/shmiface runs from the prefix" "$prefix/bin/shmiface" ls --all --json
+check "bin/shmiface needs no libshmiface.so" \
+    bash -c "! readelf -d '$prefix/bin/shmiface' | grep -q 'NEEDED.*libshmiface'"
 check "shmiface.pc names the prefix" grep -qx "prefix=$prefix" "$prefix/lib/pkgconfig/shmiface.pc"
 check "pkg-config knows shmiface" pkg-config --exists shmiface
 check "pkg-config version matches Cargo.toml" \
