@@ -284,15 +284,22 @@ impl Mapping {
         )
     }
 
+    #[inline]
     pub fn not_destroyed(&self) -> Result<()> {
         if self.is_destroyed() {
-            Err(Error::new(
-                ErrorKind::Destroyed,
-                format!("segment {} was destroyed by its owner", self.name.as_str()),
-            ))
+            Err(self.destroyed_error())
         } else {
             Ok(())
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn destroyed_error(&self) -> Error {
+        Error::new(
+            ErrorKind::Destroyed,
+            format!("segment {} was destroyed by its owner", self.name.as_str()),
+        )
     }
 
     pub fn writable_or_err(&self, what: &str) -> Result<()> {

@@ -166,6 +166,7 @@ impl Segment {
 
     /// Copies the value into `buf`; `BufferTooSmall` (with the length) if
     /// it does not fit.
+    #[inline]
     pub fn read_into(&self, buf: &mut [u8]) -> Result<Snapshot> {
         value::read(&self.map, Some(buf))
     }

@@ -25,6 +25,7 @@ const MAX_READ_ATTEMPTS: u64 = 10_000_000;
 
 /// Reads the value into `dst` (or only its length and version when `dst`
 /// is None). Never blocks on writers and never returns a torn copy.
+#[inline]
 pub fn read(m: &Mapping, mut dst: Option<&mut [u8]>) -> Result<Snapshot> {
     m.not_destroyed()?;
     let capacity = m.geometry().capacity as usize;
@@ -52,13 +53,7 @@ pub fn read(m: &Mapping, mut dst: Option<&mut [u8]>) -> Result<Snapshot> {
             continue;
         }
         if !fits_slot {
-            return Err(Error::new(
-                ErrorKind::Incompatible,
-                format!(
-                    "segment {} is corrupted: a value of {len} bytes in a slot of {capacity}",
-                    m.name().as_str()
-                ),
-            ));
+            return Err(corrupted(m, len, capacity));
         }
         let len = len as usize;
         if !fits_dst {
@@ -66,13 +61,33 @@ pub fn read(m: &Mapping, mut dst: Option<&mut [u8]>) -> Result<Snapshot> {
         }
         return Ok(Snapshot { len, version });
     }
-    Err(Error::new(
+    Err(never_stable(m))
+}
+
+// The errors of `read` are built out of line: it is every reader's hot
+// path, and formatting inside it would cost every call a larger frame.
+#[cold]
+#[inline(never)]
+fn corrupted(m: &Mapping, len: u64, capacity: usize) -> Error {
+    Error::new(
+        ErrorKind::Incompatible,
+        format!(
+            "segment {} is corrupted: a value of {len} bytes in a slot of {capacity}",
+            m.name().as_str()
+        ),
+    )
+}
+
+#[cold]
+#[inline(never)]
+fn never_stable(m: &Mapping) -> Error {
+    Error::new(
         ErrorKind::Incompatible,
         format!(
             "segment {} never held a stable value: its memory is being overwritten",
             m.name().as_str()
         ),
-    ))
+    )
 }
 
 /// Replaces the value, if `expected` is None or equals the current version.

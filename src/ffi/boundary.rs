@@ -9,8 +9,22 @@ use super::types::{shmiface_segment, shmiface_status, SHMIFACE_ERR_PANIC, SHMIFA
 use crate::error::{set_last_error, Error, ErrorKind, Result};
 
 /// Runs `body`, turning its error (or a panic) into a status and a detail.
+// Inlined into every export so that the success path is only the body:
+// the failure handling lives out of line in `failed`.
+#[inline(always)]
 pub fn guard(function: &str, body: impl FnOnce() -> Result<()>) -> shmiface_status {
     match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => SHMIFACE_OK,
+        outcome => failed(function, outcome),
+    }
+}
+
+type Outcome = std::thread::Result<Result<()>>;
+
+#[cold]
+#[inline(never)]
+fn failed(function: &str, outcome: Outcome) -> shmiface_status {
+    match outcome {
         Ok(Ok(())) => SHMIFACE_OK,
         Ok(Err(e)) => {
             set_last_error(&format!("{function}: {}", e.detail()));
@@ -28,6 +42,7 @@ pub fn guard(function: &str, body: impl FnOnce() -> Result<()>) -> shmiface_stat
     }
 }
 
+#[cold]
 fn null(what: &str) -> Error {
     Error::new(ErrorKind::NullArgument, format!("{what} is NULL"))
 }

@@ -24,14 +24,27 @@ const WORD: usize = std::mem::size_of::<u64>();
 /// `len` bytes of writes and not overlap `src`.
 pub unsafe fn load(dst: *mut u8, src: *const u8, len: usize) {
     debug_assert_eq!(src as usize % WORD, 0);
-    for i in 0..len.div_ceil(WORD) {
-        // SAFETY: in bounds (rounded up) and aligned per the caller;
-        // AtomicU64 has the layout of u64, and other processes write this
-        // memory only with whole-word atomic stores.
-        let w = unsafe { (*(src.add(i * WORD) as *const AtomicU64)).load(Relaxed) };
-        let n = WORD.min(len - i * WORD);
-        // SAFETY: `n` bytes at `i * WORD` are inside `dst` per the caller.
-        unsafe { std::ptr::copy_nonoverlapping(w.to_ne_bytes().as_ptr(), dst.add(i * WORD), n) };
+    let shared = src as *const AtomicU64;
+    let whole = len / WORD;
+    // The whole words in a loop with nothing else in it: this is the hot
+    // path of every read, and a word at a time keeps pace with memcpy once
+    // the copy is memory-bound.
+    for i in 0..whole {
+        // SAFETY: in bounds and aligned per the caller; AtomicU64 has the
+        // layout of u64, and other processes write this memory only with
+        // whole-word atomic stores.
+        let w = unsafe { (*shared.add(i)).load(Relaxed) };
+        // SAFETY: word `i` lies inside `dst` (i < len / 8); any alignment.
+        unsafe { (dst as *mut u64).add(i).write_unaligned(w) };
+    }
+    let rest = len % WORD;
+    if rest != 0 {
+        // SAFETY: the last word is in bounds (rounded up) per the caller.
+        let w = unsafe { (*shared.add(whole)).load(Relaxed) };
+        // SAFETY: the last `rest` bytes of `dst`.
+        unsafe {
+            std::ptr::copy_nonoverlapping(w.to_ne_bytes().as_ptr(), dst.add(whole * WORD), rest)
+        };
     }
 }
 
@@ -44,15 +57,21 @@ pub unsafe fn load(dst: *mut u8, src: *const u8, len: usize) {
 /// `len` bytes of reads and not overlap.
 pub unsafe fn store(dst: *mut u8, src: *const u8, len: usize) {
     debug_assert_eq!(dst as usize % WORD, 0);
-    for i in 0..len.div_ceil(WORD) {
-        let n = WORD.min(len - i * WORD);
+    let shared = dst as *const AtomicU64;
+    let whole = len / WORD;
+    for i in 0..whole {
+        // SAFETY: word `i` lies inside `src` (i < len / 8); any alignment.
+        let w = unsafe { (src as *const u64).add(i).read_unaligned() };
+        // SAFETY: in bounds and aligned per the caller.
+        unsafe { (*shared.add(i)).store(w, Relaxed) };
+    }
+    let rest = len % WORD;
+    if rest != 0 {
         let mut bytes = [0u8; WORD];
-        // SAFETY: `n` bytes at `i * WORD` are inside `src` per the caller.
-        unsafe { std::ptr::copy_nonoverlapping(src.add(i * WORD), bytes.as_mut_ptr(), n) };
-        // SAFETY: in bounds (rounded up) and aligned per the caller.
-        unsafe {
-            (*(dst.add(i * WORD) as *const AtomicU64)).store(u64::from_ne_bytes(bytes), Relaxed)
-        };
+        // SAFETY: the last `rest` bytes of `src`.
+        unsafe { std::ptr::copy_nonoverlapping(src.add(whole * WORD), bytes.as_mut_ptr(), rest) };
+        // SAFETY: the last word is in bounds (rounded up) per the caller.
+        unsafe { (*shared.add(whole)).store(u64::from_ne_bytes(bytes), Relaxed) };
     }
 }
 
