@@ -302,17 +302,24 @@ impl Mapping {
         )
     }
 
+    #[inline]
     pub fn writable_or_err(&self, what: &str) -> Result<()> {
         if self.writable {
             Ok(())
         } else {
-            Err(Error::new(
-                ErrorKind::Permission,
-                format!(
-                    "{what} on {}: this process attached read-only",
-                    self.name.as_str()
-                ),
-            ))
+            Err(self.read_only_error(what))
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn read_only_error(&self, what: &str) -> Error {
+        Error::new(
+            ErrorKind::Permission,
+            format!(
+                "{what} on {}: this process attached read-only",
+                self.name.as_str()
+            ),
+        )
     }
 }

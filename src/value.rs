@@ -64,8 +64,27 @@ pub fn read(m: &Mapping, mut dst: Option<&mut [u8]>) -> Result<Snapshot> {
     Err(never_stable(m))
 }
 
-// The errors of `read` are built out of line: it is every reader's hot
-// path, and formatting inside it would cost every call a larger frame.
+#[cold]
+#[inline(never)]
+fn too_large(m: &Mapping, len: usize, capacity: u64) -> Error {
+    Error::new(
+        ErrorKind::TooLarge,
+        format!(
+            "a value of {len} bytes does not fit segment {} (capacity {capacity})",
+            m.name().as_str()
+        ),
+    )
+}
+
+#[cold]
+#[inline(never)]
+fn conflict(expected: u64, current: u64) -> Error {
+    Error::new(
+        ErrorKind::Conflict,
+        format!("expected version {expected}, but the value is at version {current}"),
+    )
+}
+
 #[cold]
 #[inline(never)]
 fn corrupted(m: &Mapping, len: u64, capacity: usize) -> Error {
@@ -90,20 +109,17 @@ fn never_stable(m: &Mapping) -> Error {
     )
 }
 
+// The errors of `read` and `write` are built out of line (below): these
+// are every reader's and writer's hot path, and formatting inside them
+// would cost every call a larger frame.
+
 /// Replaces the value, if `expected` is None or equals the current version.
 /// Returns the new version.
 pub fn write(m: &Mapping, data: &[u8], expected: Option<u64>) -> Result<u64> {
     m.writable_or_err("setting the value")?;
     let capacity = m.geometry().capacity;
     if data.len() as u64 > capacity {
-        return Err(Error::new(
-            ErrorKind::TooLarge,
-            format!(
-                "a value of {} bytes does not fit segment {} (capacity {capacity})",
-                data.len(),
-                m.name().as_str()
-            ),
-        ));
+        return Err(too_large(m, data.len(), capacity));
     }
     m.not_destroyed()?;
     // SAFETY: the mutex lives in the mapping, which outlives the guard.
@@ -121,12 +137,7 @@ pub fn write(m: &Mapping, data: &[u8], expected: Option<u64>) -> Result<u64> {
     let current_version = published_version(current);
     if let Some(expected) = expected {
         if expected != current_version {
-            return Err(Error::new(
-                ErrorKind::Conflict,
-                format!(
-                    "expected version {expected}, but the value is at version {current_version}"
-                ),
-            ));
+            return Err(conflict(expected, current_version));
         }
     }
     let target = published_slot(current) ^ 1;

@@ -1,0 +1,227 @@
+/* bench_ops.c — the cost of one set and one get from C.
+ *
+ *   128-byte string: shmiface vs a process-shared pthread mutex around a
+ *                    memcpy in shared memory (the usual hand-made design);
+ *   64 KiB, 64 MiB:  shmiface set/get_bytes vs plain memcpy, in GB/s.
+ *
+ * Rounds interleave each variant with its baseline; the figure is the
+ * median over rounds.  usage: bench_ops OUT.json [--quick] */
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/mman.h>
+
+#include "bench.h"
+
+#define SMALL 128
+
+/* The baseline: what a hand-made shared segment with a mutex looks like. */
+typedef struct {
+    pthread_mutex_t lock;
+    size_t len;
+    char data[SMALL + 1];
+} mutex_box;
+
+static mutex_box *mutex_box_new(void) {
+    /* MAP_SHARED memory, as a segment from shm_open would be. */
+    mutex_box *b = mmap(NULL, sizeof *b, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (b == MAP_FAILED) die("mmap: %s", strerror(errno));
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    if (pthread_mutex_init(&b->lock, &attr) != 0) die("pthread_mutex_init");
+    pthread_mutexattr_destroy(&attr);
+    return b;
+}
+
+__attribute__((noinline)) static int mutex_set(mutex_box *b, const char *value) {
+    size_t len = strlen(value);
+    if (len > SMALL) return -1;
+    pthread_mutex_lock(&b->lock);
+    memcpy(b->data, value, len);
+    b->len = len;
+    pthread_mutex_unlock(&b->lock);
+    return 0;
+}
+
+__attribute__((noinline)) static int mutex_get(mutex_box *b, char *buf, size_t buf_len, size_t *len_out) {
+    pthread_mutex_lock(&b->lock);
+    size_t len = b->len;
+    if (len + 1 > buf_len) {
+        pthread_mutex_unlock(&b->lock);
+        return -1;
+    }
+    memcpy(buf, b->data, len);
+    pthread_mutex_unlock(&b->lock);
+    buf[len] = '\0';
+    *len_out = len;
+    return 0;
+}
+
+__attribute__((noinline)) static void plain_copy(void *dst, const void *src, size_t n) {
+    memcpy(dst, src, n);
+    __asm__ volatile("" : : "r"(dst) : "memory");
+}
+
+typedef struct {
+    shmiface_segment *seg;
+    mutex_box *box;
+    char value[SMALL + 1];
+    size_t ops;
+} small_ctx;
+
+static double ns_per_op(uint64_t start, size_t ops) { return (double)(now_ns() - start) / (double)ops; }
+
+static double small_set_shmiface(small_ctx *c) {
+    uint64_t t = now_ns();
+    for (size_t i = 0; i < c->ops; i++) {
+        c->value[0] = (char)('a' + i % 26);
+        BENCH_OK(shmiface_set_string(c->seg, c->value));
+    }
+    return ns_per_op(t, c->ops);
+}
+
+static double small_set_mutex(small_ctx *c) {
+    uint64_t t = now_ns();
+    for (size_t i = 0; i < c->ops; i++) {
+        c->value[0] = (char)('a' + i % 26);
+        if (mutex_set(c->box, c->value) != 0) die("mutex_set");
+    }
+    return ns_per_op(t, c->ops);
+}
+
+static double small_get_shmiface(small_ctx *c) {
+    char buf[SMALL + 1];
+    size_t len = 0, total = 0;
+    uint64_t t = now_ns();
+    for (size_t i = 0; i < c->ops; i++) {
+        BENCH_OK(shmiface_get_string(c->seg, buf, sizeof buf, &len));
+        total += len;
+    }
+    double r = ns_per_op(t, c->ops);
+    if (total != c->ops * SMALL) die("shmiface get returned %zu bytes in all", total);
+    return r;
+}
+
+static double small_get_mutex(small_ctx *c) {
+    char buf[SMALL + 1];
+    size_t len = 0, total = 0;
+    uint64_t t = now_ns();
+    for (size_t i = 0; i < c->ops; i++) {
+        if (mutex_get(c->box, buf, sizeof buf, &len) != 0) die("mutex_get");
+        total += len;
+    }
+    double r = ns_per_op(t, c->ops);
+    if (total != c->ops * SMALL) die("mutex get returned %zu bytes in all", total);
+    return r;
+}
+
+static void bench_small(json_out *j, int quick) {
+    char name[96];
+    unique_name(name, sizeof name, "ops128");
+    small_ctx c = {.box = mutex_box_new(), .ops = quick ? 2000 : 400000};
+    shmiface_options opts = {.capacity = SMALL};
+    BENCH_OK(shmiface_init_instance(name, &opts, &c.seg));
+    memset(c.value, 'x', SMALL);
+    c.value[SMALL] = '\0';
+    series set_s = {"c.set128.shmiface", "C set 128 B, shmiface", "ns/op", {0}, 0};
+    series set_m = {"c.set128.mutex", "C set 128 B, pthread mutex + memcpy", "ns/op", {0}, 0};
+    series get_s = {"c.get128.shmiface", "C get 128 B, shmiface", "ns/op", {0}, 0};
+    series get_m = {"c.get128.mutex", "C get 128 B, pthread mutex + memcpy", "ns/op", {0}, 0};
+    int rounds = quick ? 2 : 15;
+    small_set_shmiface(&c); /* warm-up: page faults, caches, branch predictors */
+    small_set_mutex(&c);
+    for (int r = 0; r < rounds; r++) {
+        series_add(&set_s, small_set_shmiface(&c));
+        series_add(&set_m, small_set_mutex(&c));
+        series_add(&get_s, small_get_shmiface(&c));
+        series_add(&get_m, small_get_mutex(&c));
+    }
+    json_metric(j, &set_s);
+    json_metric(j, &set_m);
+    json_metric(j, &get_s);
+    json_metric(j, &get_m);
+    BENCH_OK(shmiface_destroy(c.seg));
+    pthread_mutex_destroy(&c.box->lock);
+    munmap(c.box, sizeof *c.box);
+}
+
+typedef struct {
+    shmiface_segment *seg;
+    uint8_t *src, *dst;
+    size_t size, ops;
+} bulk_ctx;
+
+static double gb_per_s(uint64_t start, size_t bytes) { return (double)bytes / (double)(now_ns() - start); }
+
+static double bulk_set(bulk_ctx *c) {
+    uint64_t t = now_ns();
+    for (size_t i = 0; i < c->ops; i++) BENCH_OK(shmiface_set_bytes(c->seg, c->src, c->size, 0, NULL));
+    return gb_per_s(t, c->size * c->ops);
+}
+
+static double bulk_get(bulk_ctx *c) {
+    size_t len = 0;
+    uint64_t t = now_ns();
+    for (size_t i = 0; i < c->ops; i++) {
+        BENCH_OK(shmiface_get_bytes(c->seg, c->dst, c->size, &len, NULL));
+        if (len != c->size) die("get_bytes returned %zu bytes, not %zu", len, c->size);
+    }
+    return gb_per_s(t, c->size * c->ops);
+}
+
+static double bulk_memcpy(bulk_ctx *c) {
+    uint64_t t = now_ns();
+    for (size_t i = 0; i < c->ops; i++) plain_copy(c->dst, c->src, c->size);
+    return gb_per_s(t, c->size * c->ops);
+}
+
+static void bench_bulk(json_out *j, const char *tag, const char *size_label, size_t size, size_t ops,
+                       int rounds) {
+    char name[96];
+    unique_name(name, sizeof name, tag);
+    bulk_ctx c = {.size = size, .ops = ops, .src = malloc(size), .dst = malloc(size)};
+    if (!c.src || !c.dst) die("out of memory");
+    for (size_t i = 0; i < size; i++) c.src[i] = (uint8_t)(i * 31 + 7);
+    memset(c.dst, 0, size);
+    shmiface_options opts = {.capacity = size};
+    BENCH_OK(shmiface_init_instance(name, &opts, &c.seg));
+    static char ids[3][48], labels[3][64];
+    snprintf(ids[0], sizeof ids[0], "c.set%s.shmiface", tag);
+    snprintf(ids[1], sizeof ids[1], "c.get%s.shmiface", tag);
+    snprintf(ids[2], sizeof ids[2], "c.copy%s.memcpy", tag);
+    snprintf(labels[0], sizeof labels[0], "C set %s, shmiface", size_label);
+    snprintf(labels[1], sizeof labels[1], "C get %s, shmiface", size_label);
+    snprintf(labels[2], sizeof labels[2], "C memcpy %s", size_label);
+    series set = {ids[0], labels[0], "GB/s", {0}, 0};
+    series get = {ids[1], labels[1], "GB/s", {0}, 0};
+    series cpy = {ids[2], labels[2], "GB/s", {0}, 0};
+    /* Warm-up: both slots written, every page of both mappings touched. */
+    bulk_set(&c);
+    bulk_set(&c);
+    bulk_get(&c);
+    bulk_memcpy(&c);
+    for (int r = 0; r < rounds; r++) {
+        series_add(&set, bulk_set(&c));
+        series_add(&get, bulk_get(&c));
+        series_add(&cpy, bulk_memcpy(&c));
+    }
+    if (memcmp(c.src, c.dst, size) != 0) die("%s: the value read back differs", tag);
+    json_metric(j, &set);
+    json_metric(j, &get);
+    json_metric(j, &cpy);
+    BENCH_OK(shmiface_destroy(c.seg));
+    free(c.src);
+    free(c.dst);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) die("usage: bench_ops OUT.json [--quick]");
+    int quick = argc > 2 && strcmp(argv[2], "--quick") == 0;
+    pin_cpu(0);
+    json_out j = json_open(argv[1], "bench_ops", quick);
+    bench_small(&j, quick);
+    bench_bulk(&j, "64k", "64 KiB", 64u << 10, quick ? 20 : 2000, quick ? 2 : 11);
+    bench_bulk(&j, "64m", "64 MiB", quick ? 1u << 20 : 64u << 20, quick ? 2 : 4, quick ? 2 : 9);
+    json_close(&j);
+    return 0;
+}

@@ -1,0 +1,158 @@
+"""Merges the benchmark programs' JSON files into one table, one JSON file
+and one chart, and checks the targets of the performance issue.
+
+usage: report.py OUT_DIR RAW.json... [--quick]
+
+Writes OUT_DIR/results.json (the machine, every figure with its rounds, and
+every target with its ratio) and OUT_DIR/bench-latency.png (the round-trip
+latency distributions). --quick (used by `make test`) checks only that
+every expected figure is there and that the outputs can be made: figures
+from tiny runs say nothing about speed, so no target is judged.
+"""
+
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+# (what, numerator id, denominator id or None, comparison, limit). A
+# denominator of None compares the numerator itself with the limit.
+TARGETS = [
+    ("C get 128 B vs pthread mutex + memcpy", "c.get128.shmiface", "c.get128.mutex", "<=", 0.6),
+    ("C set 128 B vs pthread mutex + memcpy", "c.set128.shmiface", "c.set128.mutex", "<=", 1.0),
+    ("C set 64 MiB vs memcpy bandwidth", "c.set64m.shmiface", "c.copy64m.memcpy", ">=", 0.8),
+    ("C get 64 MiB vs memcpy bandwidth", "c.get64m.shmiface", "c.copy64m.memcpy", ">=", 0.8),
+    ("Round trip median vs raw futex", "c.rtt.shmiface.median", "c.rtt.futex.median", "<=", 0.1),
+    ("Round trip median vs spin floor", "c.rtt.shmiface.median", "c.rtt.spin.median", "<=", 5.0),
+    ("Idle waiter CPU, % of a core", "c.idle_wait.cpu_percent", None, "<", 1.0),
+    ("Python set 128 B vs shared_memory + Lock", "py.set128.shmiface", "py.set128.mp_lock", "<=", 0.5),
+    ("Python get 128 B vs shared_memory + Lock", "py.get128.shmiface", "py.get128.mp_lock", "<=", 0.5),
+    ("Python round trip median vs posix_ipc", "py.rtt.shmiface.median", "py.rtt.posix_ipc.median", "<=", 0.3),
+]
+
+# The round-trip distributions drawn in the chart, in drawing order.
+CHART_SERIES = [
+    ("c.rtt.shmiface", "shmiface (notify + adaptive wait)"),
+    ("c.rtt.spin", "spin-only (the floor)"),
+    ("c.rtt.futex", "raw futex"),
+    ("c.rtt.pipe", "pipe"),
+]
+
+
+def machine():
+    model = "unknown"
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                model = line.split(":", 1)[1].strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def load(paths):
+    metrics, samples, quick = {}, {}, False
+    for path in paths:
+        with open(path) as f:
+            raw = json.load(f)
+        quick = quick or raw.get("quick", False)
+        for m in raw["metrics"]:
+            if m["id"] in metrics:
+                sys.exit(f"report: {m['id']} comes from two files")
+            metrics[m["id"]] = dict(m, source=raw["source"])
+        samples.update(raw.get("samples", {}))
+    return metrics, samples, quick
+
+
+def judge(metrics):
+    results = []
+    for what, num, den, op, limit in TARGETS:
+        value = metrics[num]["median"]
+        ratio = value / metrics[den]["median"] if den else value
+        ok = {"<=": ratio <= limit, ">=": ratio >= limit, "<": ratio < limit}[op]
+        results.append({"target": what, "numerator": num, "denominator": den,
+                        "ratio": ratio, "limit": f"{op} {limit}", "pass": ok})
+    return results
+
+
+def fmt(value, unit):
+    if unit == "ns" and value >= 10_000:
+        return f"{value / 1000:.1f} µs"
+    return f"{value:,.1f} {unit}" if value < 1000 else f"{value:,.0f} {unit}"
+
+
+def print_table(metrics, results, info, quick):
+    print(f"shmiface benchmarks — {info['cpu']}, {info['cores']} cores, "
+          f"Linux {info['kernel']}, {info['date']}" + (" (quick: sizes too small to mean anything)" if quick else ""))
+    print()
+    width = max(len(m["label"]) for m in metrics.values())
+    print(f"{'figure':<{width}}  {'median':>14}  {'rounds':>6}  spread")
+    for m in metrics.values():
+        runs = m["runs"]
+        spread = f"{min(runs):,.1f} – {max(runs):,.1f}" if runs else ""
+        print(f"{m['label']:<{width}}  {fmt(m['median'], m['unit']):>14}  {len(runs):>6}  {spread}")
+    if quick:
+        return
+    print()
+    width = max(len(r["target"]) for r in results)
+    print(f"{'target':<{width}}  {'measured':>9}  {'wanted':>8}  verdict")
+    for r in results:
+        print(f"{r['target']:<{width}}  {r['ratio']:>8.3f}{'' if r['denominator'] is None else '×'}"
+              f"  {r['limit']:>8}  {'PASS' if r['pass'] else 'MISS'}")
+
+
+def chart(samples, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+    for sid, label in CHART_SERIES:
+        values = sorted(v / 1000 for v in samples[sid])
+        n = len(values)
+        ax.step(values, [(i + 1) / n for i in range(n)], where="post",
+                label=f"{label}: median {statistics.median(values):.2f} µs")
+    ax.set_xscale("log")
+    ax.set_xlabel("round trip, µs (log scale), 128 bytes each way between two processes")
+    ax.set_ylabel("fraction of round trips ≤ x")
+    ax.set_title("Notify → wake → reply → wake")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def main(argv):
+    quick_flag = "--quick" in argv
+    args = [a for a in argv if a != "--quick"]
+    if len(args) < 2:
+        sys.exit(__doc__)
+    out_dir, raw_paths = args[0], args[1:]
+    metrics, samples, quick = load(raw_paths)
+    quick = quick or quick_flag
+    wanted = {t[1] for t in TARGETS} | {t[2] for t in TARGETS if t[2]}
+    missing = sorted(wanted - metrics.keys()) + sorted({s for s, _ in CHART_SERIES} - samples.keys())
+    if missing:
+        sys.exit(f"report: no figure for {', '.join(missing)}")
+    info = machine()
+    results = [] if quick else judge(metrics)
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump({"machine": info, "quick": quick, "metrics": metrics, "targets": results}, f, indent=1)
+    chart(samples, os.path.join(out_dir, "bench-latency.png"))
+    print_table(metrics, results, info, quick)
+    print(f"\nwritten: {out_dir}/results.json, {out_dir}/bench-latency.png")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,47 @@
+# mk/bench.mk — the benchmarks (bench/, docs/benchmarks.md).
+#
+#   make bench        every benchmark against its baselines, then the table,
+#                     $(BENCH_OUT)/results.json and $(BENCH_OUT)/bench-latency.png;
+#                     a few minutes; run it on a quiet machine
+#   make test-bench   (part of make test) each benchmark once with tiny sizes
+#                     and the report in --quick mode, so none of them can rot;
+#                     it judges no speed
+#
+# The C programs link the release library with an rpath, as a user's
+# program would; the Python one runs in the project's venv, with matplotlib
+# and posix_ipc from bench/requirements.txt.
+
+BENCH_OUT    := $(BUILDDIR)/bench
+BENCH_BIN    := $(BUILDDIR)/bench/bin
+BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Wpedantic -Werror -I$(INCDIR)
+BENCH_LINK   := -L$(LIBDIR) -lshmiface -Wl,-rpath,$(LIBDIR) -lpthread
+BENCH_C      := $(basename $(notdir $(wildcard bench/c/bench_*.c)))
+BENCH_PY_ENV := PYTHONPATH=$(CURDIR)/bindings/python
+
+TEST_TARGETS += test-bench
+
+.PHONY: bench-programs test-bench
+
+$(BENCH_BIN)/%: bench/c/%.c bench/c/bench.h $(INCDIR)/shmiface.h | lib
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) $< $(BENCH_LINK) -o $@
+
+$(VENV)/.bench-ready: bench/requirements.txt $(VENV)/.ready
+	$(VPY) -m pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+bench-programs: lib $(addprefix $(BENCH_BIN)/,$(BENCH_C)) $(VENV)/.bench-ready
+
+# $1: raw/ or quick-raw/ ; $2: empty or --quick
+define bench_run
+	@mkdir -p $(BENCH_OUT)/$1
+	@for b in $(BENCH_C); do echo "== $$b $2"; $(BENCH_BIN)/$$b $(BENCH_OUT)/$1/$$b.json $2; done
+	@echo "== bench_python $2"; $(BENCH_PY_ENV) $(VPY) bench/python/bench_python.py $(BENCH_OUT)/$1/bench_python.json $2
+	$(VPY) bench/report.py $(BENCH_OUT)/$(if $2,quick,.) $(BENCH_OUT)/$1/*.json $2
+endef
+
+bench: bench-programs
+	$(call bench_run,raw,)
+
+test-bench: bench-programs
+	$(call bench_run,quick-raw,--quick)
