@@ -4,8 +4,19 @@
 //! first (a spinning waiter sees a change in about 0.1 µs, a sleeping one
 //! takes 5-60 µs to wake on a virtual machine) and then sleeps, so an idle
 //! waiter uses no CPU beyond a re-check every `SLEEP_SLICE`.
+//!
+//! The wait is adaptive in two ways. The budget each wait spins is learnt
+//! per segment and process (`SpinHint`): notifications that keep coming
+//! after the budget shrink it, so a waiter on a slow, steady stream stops
+//! burning CPU; one that came soon after the waiter fell asleep grows it
+//! back. And after `SPIN_BEFORE_YIELD` of spinning the waiter yields its
+//! CPU between checks, because with more runnable threads than cores the
+//! notifier may be waiting for that very CPU.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{
+    AtomicU32, AtomicU64,
+    Ordering::{Relaxed, SeqCst},
+};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -24,6 +35,12 @@ pub const READ_ONLY_POLL: Duration = Duration::from_millis(10);
 /// this, they see it within one slice (an idle waiter wakes 4 times a
 /// second, for a few microseconds).
 pub const SLEEP_SLICE: Duration = Duration::from_millis(250);
+
+/// Spinning this long without yielding covers a notifier on another core
+/// (it answers within a few microseconds); past it, yield between checks.
+const SPIN_BEFORE_YIELD: Duration = Duration::from_micros(5);
+/// The learnt budget never goes below this (unless the process budget does).
+pub const MIN_SPIN_NS: u64 = 2_000;
 
 const UNSET: u64 = u64::MAX;
 static SPIN_NS: AtomicU64 = AtomicU64::new(UNSET);
@@ -110,7 +127,9 @@ pub fn wait(m: &Mapping, seen: &mut u64, timeout: Option<Duration>) -> Result<()
     let deadline = timeout.and_then(|t| start.checked_add(t));
     let events = &m.header().events;
     let _waiting = m.writable().then(|| Counted::new(&events.waiters));
+    let max_spin = spin_ns();
     let mut spun = false;
+    let mut slept = false;
     loop {
         let seq = events.seq.load(SeqCst);
         if seq & SEQ_DESTROYED != 0 {
@@ -118,6 +137,9 @@ pub fn wait(m: &Mapping, seen: &mut u64, timeout: Option<Duration>) -> Result<()
         }
         if seq >> 1 != *seen {
             *seen = seq >> 1;
+            if slept {
+                m.spin_hint().after_sleep(Some(start.elapsed()), max_spin);
+            }
             return Ok(());
         }
         let remaining = match deadline {
@@ -125,6 +147,9 @@ pub fn wait(m: &Mapping, seen: &mut u64, timeout: Option<Duration>) -> Result<()
             Some(d) => match d.checked_duration_since(Instant::now()) {
                 Some(r) if !r.is_zero() => Some(r),
                 _ => {
+                    if slept {
+                        m.spin_hint().after_sleep(None, max_spin);
+                    }
                     return Err(Error::new(
                         ErrorKind::Timeout,
                         format!(
@@ -132,15 +157,17 @@ pub fn wait(m: &Mapping, seen: &mut u64, timeout: Option<Duration>) -> Result<()
                             m.name().as_str(),
                             timeout.unwrap_or_default().as_millis()
                         ),
-                    ))
+                    ));
                 }
             },
         };
         if !spun {
             spun = true;
-            if spin_until_changed(&events.seq, seq, spin_ns(), deadline) {
+            let budget = m.spin_hint().budget(max_spin);
+            if spin_until_changed(&events.seq, seq, budget, deadline) {
                 continue;
             }
+            slept = true;
         }
         let word = futex_word(&events.seq);
         if m.writable() {
@@ -179,8 +206,99 @@ fn spin_until_changed(
             std::hint::spin_loop();
         }
         let now = Instant::now();
-        if now.duration_since(start) >= budget || deadline.is_some_and(|d| now >= d) {
+        let spun = now.duration_since(start);
+        if spun >= budget || deadline.is_some_and(|d| now >= d) {
             return false;
         }
+        if spun >= SPIN_BEFORE_YIELD {
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// The spin budget learnt for one segment in one process, in ns; it is
+/// always capped by the process budget ([`spin_ns`]), which it starts at.
+pub struct SpinHint(AtomicU64);
+
+impl SpinHint {
+    pub fn new() -> Self {
+        SpinHint(AtomicU64::new(UNSET))
+    }
+
+    /// The budget for the next wait.
+    pub fn budget(&self, max_ns: u64) -> u64 {
+        self.0.load(Relaxed).min(max_ns)
+    }
+
+    /// Learns from a wait that spun its whole budget and then slept:
+    /// `waited` is how long the notification took from the start of the
+    /// wait, None if none came.
+    pub fn after_sleep(&self, waited: Option<Duration>, max_ns: u64) {
+        let next = next_budget(self.budget(max_ns), waited, max_ns);
+        self.0.store(next, Relaxed);
+    }
+}
+
+impl Default for SpinHint {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A notification that came within the process budget would have been
+/// caught by a longer spin: grow to twice its delay. One that came later,
+/// or never, could not have been: halve, down to [`MIN_SPIN_NS`].
+fn next_budget(current: u64, waited: Option<Duration>, max_ns: u64) -> u64 {
+    let floor = MIN_SPIN_NS.min(max_ns);
+    match waited.map(|w| u64::try_from(w.as_nanos()).unwrap_or(u64::MAX)) {
+        Some(w) if w <= max_ns => current
+            .saturating_mul(2)
+            .max(w.saturating_mul(2))
+            .clamp(floor, max_ns),
+        _ => (current / 2).clamp(floor, max_ns),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAX: u64 = 50_000;
+
+    #[test]
+    fn a_slow_stream_shrinks_the_budget_to_the_floor() {
+        let mut b = MAX;
+        for _ in 0..20 {
+            b = next_budget(b, Some(Duration::from_millis(1)), MAX);
+        }
+        assert_eq!(b, MIN_SPIN_NS);
+        assert_eq!(next_budget(MAX, None, MAX), MAX / 2);
+    }
+
+    #[test]
+    fn a_notification_just_missed_grows_the_budget() {
+        assert_eq!(
+            next_budget(MIN_SPIN_NS, Some(Duration::from_micros(9)), MAX),
+            18_000
+        );
+        assert_eq!(
+            next_budget(8_000, Some(Duration::from_micros(3)), MAX),
+            16_000
+        );
+        assert_eq!(
+            next_budget(40_000, Some(Duration::from_micros(30)), MAX),
+            MAX
+        );
+    }
+
+    #[test]
+    fn the_process_budget_caps_everything() {
+        assert_eq!(next_budget(MAX, Some(Duration::from_micros(1)), 0), 0);
+        assert_eq!(next_budget(MAX, None, 1_000), 1_000);
+        let hint = SpinHint::new();
+        assert_eq!(hint.budget(MAX), MAX);
+        hint.after_sleep(None, MAX);
+        assert_eq!(hint.budget(MAX), MAX / 2);
+        assert_eq!(hint.budget(10_000), 10_000);
     }
 }

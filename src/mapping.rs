@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::events;
 use crate::layout::{self, Header, SlotHeader};
 use crate::name::Name;
 use crate::shm::{self, Map};
@@ -181,6 +182,9 @@ pub struct Mapping {
     /// The pid that holds the owner lock, if it is this process (F_GETLK
     /// cannot tell us); a forked child inherits the value but not the lock.
     owned_by: AtomicU32,
+    /// How long this process's waiters on the segment spin, learnt from
+    /// how long their notifications took to come.
+    spin_hint: events::SpinHint,
 }
 
 impl Mapping {
@@ -198,11 +202,16 @@ impl Mapping {
             geometry,
             writable,
             owned_by: AtomicU32::new(0),
+            spin_hint: events::SpinHint::new(),
         })
     }
 
     pub fn name(&self) -> &Name {
         &self.name
+    }
+
+    pub fn spin_hint(&self) -> &events::SpinHint {
+        &self.spin_hint
     }
 
     pub fn fd(&self) -> &OwnedFd {
