@@ -376,6 +376,10 @@ pub unsafe extern "C" fn shmiface_notify(seg: *mut shmiface_segment) -> shmiface
 /// is never missed. The waiter spins for a bounded budget first (see
 /// `shmiface_set_spin_ns`) and then sleeps in the kernel, re-checking at
 /// least every 250 ms (so a notifier killed mid-notify delays it at most that).
+/// The budget adapts per segment: waits whose notifications keep coming
+/// later than it shrink it (down to 2 µs), one that came soon after the
+/// waiter fell asleep grows it back; after 5 µs of spinning the waiter
+/// yields its CPU between checks.
 ///
 /// Thread-safety: any number of threads may wait on one handle.
 ///
@@ -485,11 +489,13 @@ pub extern "C" fn shmiface_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
 }
 
-/// shmiface_set_spin_ns: sets how long, in nanoseconds, a waiter in this
-/// process spins before it sleeps (0: never spin). Spinning turns a wake-up
-/// of 5-60 µs into about 0.1 µs when a notification comes soon, and costs
-/// at most this much CPU per wait when none does. The default is 50000, or
-/// the environment variable `SHMIFACE_SPIN_NS` when set at first use.
+/// shmiface_set_spin_ns: sets how long, at most, in nanoseconds, a waiter
+/// in this process spins before it sleeps (0: never spin). Spinning turns a
+/// wake-up of 5-60 µs into well under 1 µs when a notification comes soon,
+/// and costs at most this much CPU per wait when none does (less once the
+/// adaptive budget has learnt that notifications come late; see
+/// `shmiface_wait`). The default is 50000, or the environment variable
+/// `SHMIFACE_SPIN_NS` when set at first use.
 ///
 /// Thread-safety: any thread; applies to waits that start afterwards.
 #[no_mangle]
