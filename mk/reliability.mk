@@ -16,13 +16,13 @@
 
 REL_DIR     := tests/reliability
 REL_BUILD   := $(BUILDDIR)/reliability
-REL_CFLAGS  := -std=c11 -Wall -Wextra -Wpedantic -Werror -g -O1 -I$(INCDIR) -I$(REL_DIR)
+REL_CFLAGS  := -std=c11 -Wall -Wextra -Wpedantic -Werror -g -O1 -I$(INCDIR) -Itests/c
 REL_LINK    := -L$(LIBDIR) -lshmiface -Wl,-rpath,$(LIBDIR) -pthread
 REL_SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 REL_TSAN    := -fsanitize=thread -fno-omit-frame-pointer
 # A hang guard for each program, never a timing assertion.
 REL_TIMEOUT := timeout --kill-after=10 300
-REL_HDRS    := $(REL_DIR)/rel_harness.h $(INCDIR)/shmiface.h
+REL_HDRS    := tests/c/harness.h $(INCDIR)/shmiface.h
 FUZZ_SECS   ?= 300
 STRESS_KILLS ?= 1000
 

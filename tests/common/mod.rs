@@ -9,8 +9,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-/// Generous hang guard: a test that needs this long has hung.
-pub const HANG: Duration = Duration::from_secs(60);
+mod checks;
+// Each test binary uses only some of these.
+#[allow(unused_imports)]
+pub use checks::{check_pattern, pattern, within, HANG};
+
 const ROLE_ENV: &str = "SHMIFACE_TEST_ROLE";
 const PREFIX: &str = "ROLE:";
 
@@ -119,53 +122,5 @@ impl Drop for Child {
         if let Ok(None) = self.inner.try_wait() {
             self.kill();
         }
-    }
-}
-
-/// Runs `f` on another thread and fails the test if it does not finish in time.
-pub fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(HANG)
-        .unwrap_or_else(|_| panic!("{what} did not finish within {HANG:?}: a hang"))
-}
-
-/// A self-checking value: the first 8 bytes hold (writer << 48 | counter),
-/// every later byte is derived from them, and the length from the counter,
-/// so any mix of two writes is detected.
-pub fn pattern(writer: u64, counter: u64, capacity: usize) -> Vec<u8> {
-    let tag = (writer << 48) | counter;
-    let len = 8 + (counter as usize * 7) % (capacity - 8 + 1);
-    let mut v = tag.to_le_bytes().to_vec();
-    v.extend((8..len).map(|i| byte_at(tag, i)));
-    v
-}
-
-fn byte_at(tag: u64, i: usize) -> u8 {
-    (tag.wrapping_mul(31).wrapping_add(i as u64 * 131) % 251) as u8
-}
-
-/// Checks a value made by `pattern` (or the empty initial value).
-pub fn check_pattern(v: &[u8], capacity: usize) -> Result<(), String> {
-    if v.is_empty() {
-        return Ok(());
-    }
-    if v.len() < 8 {
-        return Err(format!("length {} is shorter than a tag", v.len()));
-    }
-    let tag = u64::from_le_bytes(v[..8].try_into().unwrap());
-    let counter = tag & ((1 << 48) - 1);
-    let expected_len = 8 + (counter as usize * 7) % (capacity - 8 + 1);
-    if v.len() != expected_len {
-        return Err(format!(
-            "tag {tag:#x}: length {} but expected {expected_len}",
-            v.len()
-        ));
-    }
-    match (8..v.len()).find(|&i| v[i] != byte_at(tag, i)) {
-        Some(i) => Err(format!("tag {tag:#x}: byte {i} belongs to another write")),
-        None => Ok(()),
     }
 }

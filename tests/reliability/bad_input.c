@@ -11,7 +11,7 @@
 #include <limits.h>
 #include <stdint.h>
 
-#include "rel_harness.h"
+#include "harness.h"
 
 static shmiface_segment *OWNER, *ATT, *GONE;
 static const char *NAME;
@@ -51,10 +51,10 @@ static shmiface_status init_with(const char *name, const shmiface_options *o) {
 }
 static shmiface_status init_opts(uint64_t cap, uint32_t mode, uint32_t flags) {
     shmiface_options o = {cap, mode, flags};
-    return init_with(rel_name("opts"), &o);
+    return init_with(unique_name("opts"), &o);
 }
 static shmiface_status init_null_name(void) { return init_with(NULL, NULL); }
-static shmiface_status init_null_out(void) { return shmiface_init_instance(rel_name("x"), NULL, NULL); }
+static shmiface_status init_null_out(void) { return shmiface_init_instance(unique_name("x"), NULL, NULL); }
 static shmiface_status init_all_null(void) { return shmiface_init_instance(NULL, NULL, NULL); }
 static shmiface_status init_empty_name(void) { return init_with("", NULL); }
 static shmiface_status init_dot_name(void) { return init_with(".hidden", NULL); }
@@ -81,10 +81,10 @@ static shmiface_status init_flags_2(void) { return init_opts(0, 0, 2); }
 static shmiface_status init_flags_high(void) { return init_opts(0, 0, 0x80000000u); }
 static shmiface_status init_flags_all(void) { return init_opts(0, 0, UINT32_MAX); }
 static shmiface_status init_flags_persistent(void) {
-    const char *n = rel_name("persist");
+    const char *n = unique_name("persist");
     shmiface_options o = {0, 0, SHMIFACE_PERSISTENT};
     shmiface_status st = init_with(n, &o);
-    if (!rel_exists(n)) violations++; /* persistent: still there */
+    if (!test_exists(n)) violations++; /* persistent: still there */
     shmiface_unlink(n);
     return st;
 }
@@ -105,7 +105,7 @@ static shmiface_status get_empty_name(void) { return get_with(""); }
 static shmiface_status get_slash_name(void) { return get_with("x/y"); }
 static shmiface_status get_dotdot_name(void) { return get_with(".."); }
 static shmiface_status get_long_name(void) { return get_with(long_name); }
-static shmiface_status get_missing(void) { return get_with(rel_name("missing")); }
+static shmiface_status get_missing(void) { return get_with(unique_name("missing")); }
 static shmiface_status get_ok(void) { return get_with(NAME); }
 
 /* ---- get_string ---- */
@@ -278,7 +278,7 @@ static shmiface_status unlink_null(void) { return shmiface_unlink(NULL); }
 static shmiface_status unlink_empty(void) { return shmiface_unlink(""); }
 static shmiface_status unlink_slash(void) { return shmiface_unlink("../etc/passwd"); }
 static shmiface_status unlink_long(void) { return shmiface_unlink(long_name); }
-static shmiface_status unlink_missing(void) { return shmiface_unlink(rel_name("gone")); }
+static shmiface_status unlink_missing(void) { return shmiface_unlink(unique_name("gone")); }
 
 struct row {
     const char *what;
@@ -452,27 +452,27 @@ int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     memset(long_name, 'n', SHMIFACE_MAX_NAME_LEN + 1);
     memset(max_name, 'm', SHMIFACE_MAX_NAME_LEN);
-    NAME = rel_name("fixture");
+    NAME = unique_name("fixture");
     shmiface_options o = {16, 0600, 0};
     if (shmiface_init_instance(NAME, &o, &OWNER) != SHMIFACE_OK) return 2;
     if (shmiface_set_string_notify(OWNER, "abc") != SHMIFACE_OK) return 2;
     if (shmiface_get_instance(NAME, &ATT) != SHMIFACE_OK) return 2;
-    const char *gone = rel_name("gone");
+    const char *gone = unique_name("gone");
     shmiface_segment *gone_owner = NULL;
     if (shmiface_init_instance(gone, NULL, &gone_owner) != SHMIFACE_OK) return 2;
     if (shmiface_get_instance(gone, &GONE) != SHMIFACE_OK) return 2;
     if (shmiface_destroy(gone_owner) != SHMIFACE_OK) return 2;
 
-    RUN(the_table);
-    RUN(status_str_and_versions);
-    RUN(last_error_truncates_and_reports_the_full_length);
+    RUN_TEST(the_table);
+    RUN_TEST(status_str_and_versions);
+    RUN_TEST(last_error_truncates_and_reports_the_full_length);
 
     shmiface_destroy(GONE);
     shmiface_destroy(ATT);
     shmiface_destroy(OWNER);
-    if (rel_exists(NAME) || rel_exists(gone) || rel_exists(max_name)) {
+    if (test_exists(NAME) || test_exists(gone) || test_exists(max_name)) {
         fprintf(stderr, "  a segment was left in /dev/shm\n");
         return 1;
     }
-    return SUMMARY();
+    return TEST_SUMMARY();
 }

@@ -32,7 +32,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "rel_harness.h"
+#include "harness.h"
 
 enum stage {
     NONE,
@@ -95,12 +95,12 @@ static void fire(int stage) {
     }
     case RACE_ATTACHER: {
         /* Another process's get_instance while this creator is paused. */
-        double t0 = rel_now();
+        double t0 = test_now();
         pid_t pid = start_helper("attach", armed_name, &fd);
         close(fd);
         int ws = 0;
         while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {}
-        attacher_seconds = rel_now() - t0;
+        attacher_seconds = test_now() - t0;
         attacher_status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
         break;
     }
@@ -212,27 +212,27 @@ static int get_value(shmiface_segment *seg) {
  * time (never a hang, never INCOMPATIBLE), and init_instance takes the
  * name over as a fresh segment. */
 static int dies_at(int stage) {
-    const char *name = rel_name(STAGE_NAMES[stage]);
+    const char *name = unique_name(STAGE_NAMES[stage]);
     CHECK(child_dies_creating(name, stage) == 0);
-    CHECK(rel_exists(name));
+    CHECK(test_exists(name));
     shmiface_segment *seg = NULL, *owner = NULL;
-    double t0 = rel_now();
-    EXPECT(shmiface_get_instance(name, &seg), SHMIFACE_ERR_NOT_READY);
-    double waited = rel_now() - t0;
+    double t0 = test_now();
+    CHECK_STATUS(shmiface_get_instance(name, &seg), SHMIFACE_ERR_NOT_READY);
+    double waited = test_now() - t0;
     printf("  creator killed %s: attach gave NOT_READY after %.0f ms\n", STAGE_NAMES[stage],
            waited * 1e3);
     CHECK(waited < 30.0); /* hang guard; the library's bound is 1 s */
-    EXPECT(shmiface_init_instance(name, NULL, &owner), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_init_instance(name, NULL, &owner), SHMIFACE_OK);
     shmiface_info info;
-    EXPECT(shmiface_get_info(owner, &info), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_get_info(owner, &info), SHMIFACE_OK);
     CHECK(info.is_owner && info.owner_alive && info.version == 0 && info.length == 0);
-    EXPECT(shmiface_get_instance(name, &seg), SHMIFACE_OK);
-    EXPECT(shmiface_set_string(owner, "fresh"), SHMIFACE_OK);
-    EXPECT(get_value(seg), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_get_instance(name, &seg), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_set_string(owner, "fresh"), SHMIFACE_OK);
+    CHECK_STATUS(get_value(seg), SHMIFACE_OK);
     CHECK(strcmp(value, "fresh") == 0);
-    EXPECT(shmiface_destroy(seg), SHMIFACE_OK);
-    EXPECT(shmiface_destroy(owner), SHMIFACE_OK);
-    CHECK(!rel_exists(name));
+    CHECK_STATUS(shmiface_destroy(seg), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_destroy(owner), SHMIFACE_OK);
+    CHECK(!test_exists(name));
     return 0;
 }
 
@@ -245,7 +245,7 @@ static int creator_killed_mid_init(void) { return dies_at(MID_INIT); }
 /* ---- owner death while writing ---- */
 
 static int dies_writing(int stage, const char *expect_value) {
-    const char *name = rel_name(STAGE_NAMES[stage]);
+    const char *name = unique_name(STAGE_NAMES[stage]);
     pid_t pid = fork();
     if (pid == 0) {
         shmiface_segment *seg = NULL;
@@ -260,27 +260,27 @@ static int dies_writing(int stage, const char *expect_value) {
     waitpid(pid, &ws, 0);
     CHECK(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL);
     shmiface_segment *seg = NULL, *owner = NULL;
-    EXPECT(shmiface_get_instance(name, &seg), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_get_instance(name, &seg), SHMIFACE_OK);
     shmiface_info info;
-    EXPECT(shmiface_get_info(seg, &info), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_get_info(seg, &info), SHMIFACE_OK);
     CHECK(!info.owner_alive && info.owner_pid == pid && !info.is_owner);
-    EXPECT(get_value(seg), SHMIFACE_OK);
+    CHECK_STATUS(get_value(seg), SHMIFACE_OK);
     CHECK(strcmp(value, expect_value) == 0);
     /* The dead owner held the writer lock: the next writer recovers it. */
-    EXPECT(shmiface_set_string_notify(seg, "v3"), SHMIFACE_OK);
-    EXPECT(get_value(seg), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_set_string_notify(seg, "v3"), SHMIFACE_OK);
+    CHECK_STATUS(get_value(seg), SHMIFACE_OK);
     CHECK(strcmp(value, "v3") == 0);
     /* A new owner takes over in place; the value survives. */
-    EXPECT(shmiface_init_instance(name, NULL, &owner), SHMIFACE_OK);
-    EXPECT(shmiface_get_info(owner, &info), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_init_instance(name, NULL, &owner), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_get_info(owner, &info), SHMIFACE_OK);
     CHECK(info.is_owner && info.owner_alive && info.owner_pid == getpid());
-    EXPECT(get_value(owner), SHMIFACE_OK);
+    CHECK_STATUS(get_value(owner), SHMIFACE_OK);
     CHECK(strcmp(value, "v3") == 0);
-    EXPECT(shmiface_set_string(owner, "v4"), SHMIFACE_OK);
-    EXPECT(shmiface_destroy(owner), SHMIFACE_OK);
-    EXPECT(get_value(seg), SHMIFACE_ERR_DESTROYED);
-    EXPECT(shmiface_destroy(seg), SHMIFACE_OK);
-    CHECK(!rel_exists(name));
+    CHECK_STATUS(shmiface_set_string(owner, "v4"), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_destroy(owner), SHMIFACE_OK);
+    CHECK_STATUS(get_value(seg), SHMIFACE_ERR_DESTROYED);
+    CHECK_STATUS(shmiface_destroy(seg), SHMIFACE_OK);
+    CHECK(!test_exists(name));
     return 0;
 }
 
@@ -310,7 +310,7 @@ static void *wait_thread(void *p) {
 
 static int start_waiters(struct waiter *w, int n, shmiface_segment *seg) {
     shmiface_info info;
-    EXPECT(shmiface_get_info(seg, &info), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_get_info(seg, &info), SHMIFACE_OK);
     uint32_t before = info.waiters;
     for (int i = 0; i < n; i++) {
         w[i].seg = seg;
@@ -318,10 +318,10 @@ static int start_waiters(struct waiter *w, int n, shmiface_segment *seg) {
         w[i].done = 0;
         CHECK(pthread_create(&w[i].thread, NULL, wait_thread, &w[i]) == 0);
     }
-    double t0 = rel_now();
+    double t0 = test_now();
     do {
-        EXPECT(shmiface_get_info(seg, &info), SHMIFACE_OK);
-        CHECK(rel_now() - t0 < 30.0);
+        CHECK_STATUS(shmiface_get_info(seg, &info), SHMIFACE_OK);
+        CHECK(test_now() - t0 < 30.0);
     } while (info.waiters < before + (uint32_t)n);
     usleep(100 * 1000); /* past the spin: really asleep */
     return 0;
@@ -329,9 +329,9 @@ static int start_waiters(struct waiter *w, int n, shmiface_segment *seg) {
 
 static int join_waiters(struct waiter *w, int n, shmiface_status expect) {
     for (int i = 0; i < n; i++) {
-        double t0 = rel_now();
+        double t0 = test_now();
         while (!__atomic_load_n(&w[i].done, __ATOMIC_SEQ_CST)) {
-            CHECK(rel_now() - t0 < 30.0); /* hang guard */
+            CHECK(test_now() - t0 < 30.0); /* hang guard */
             usleep(1000);
         }
         pthread_join(w[i].thread, NULL);
@@ -341,7 +341,7 @@ static int join_waiters(struct waiter *w, int n, shmiface_status expect) {
 }
 
 static int owner_killed_while_others_wait(void) {
-    const char *name = rel_name("waiting");
+    const char *name = unique_name("waiting");
     int ready[2];
     CHECK(pipe(ready) == 0);
     pid_t pid = fork();
@@ -357,34 +357,34 @@ static int owner_killed_while_others_wait(void) {
     CHECK(read(ready[0], &c, 1) == 1);
     close(ready[0]);
     shmiface_segment *seg = NULL, *owner = NULL;
-    EXPECT(shmiface_get_instance(name, &seg), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_get_instance(name, &seg), SHMIFACE_OK);
     struct waiter w[3];
     if (start_waiters(w, 3, seg)) return 1;
 
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     shmiface_info info;
-    EXPECT(shmiface_get_info(seg, &info), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_get_info(seg, &info), SHMIFACE_OK);
     CHECK(!info.owner_alive && info.owner_pid == pid);
     /* The owner's death is no notification: nobody wakes with OK. */
     usleep(300 * 1000);
     for (int i = 0; i < 3; i++) CHECK(!__atomic_load_n(&w[i].done, __ATOMIC_SEQ_CST));
     /* The survivors keep working: a set with notify wakes every waiter. */
-    EXPECT(shmiface_set_string_notify(seg, "still here"), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_set_string_notify(seg, "still here"), SHMIFACE_OK);
     if (join_waiters(w, 3, SHMIFACE_OK)) return 1;
 
     /* A new owner takes over while they wait, notifies, then destroys. */
     if (start_waiters(w, 3, seg)) return 1;
-    EXPECT(shmiface_init_instance(name, NULL, &owner), SHMIFACE_OK);
-    EXPECT(get_value(owner), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_init_instance(name, NULL, &owner), SHMIFACE_OK);
+    CHECK_STATUS(get_value(owner), SHMIFACE_OK);
     CHECK(strcmp(value, "still here") == 0);
-    EXPECT(shmiface_notify(owner), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_notify(owner), SHMIFACE_OK);
     if (join_waiters(w, 3, SHMIFACE_OK)) return 1;
     if (start_waiters(w, 3, seg)) return 1;
-    EXPECT(shmiface_destroy(owner), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_destroy(owner), SHMIFACE_OK);
     if (join_waiters(w, 3, SHMIFACE_ERR_DESTROYED)) return 1;
-    EXPECT(shmiface_destroy(seg), SHMIFACE_OK);
-    CHECK(!rel_exists(name));
+    CHECK_STATUS(shmiface_destroy(seg), SHMIFACE_OK);
+    CHECK(!test_exists(name));
     return 0;
 }
 
@@ -393,7 +393,7 @@ static int owner_killed_while_others_wait(void) {
 /* Another init_instance runs while the creator has made the object but not
  * yet locked it: exactly one of them may end up the owner of the name. */
 static int a_second_creator_racing_the_first_leaves_one_owner(void) {
-    const char *name = rel_name("race-take");
+    const char *name = unique_name("race-take");
     armed_stage = BEFORE_LOCK;
     armed_action = RACE_TAKER;
     armed_name = name;
@@ -401,8 +401,8 @@ static int a_second_creator_racing_the_first_leaves_one_owner(void) {
     shmiface_status st = shmiface_init_instance(name, NULL, &seg);
     CHECK(armed_stage == NONE && taker_pid > 0);
     shmiface_segment *reader = NULL;
-    EXPECT(shmiface_get_instance(name, &reader), SHMIFACE_OK);
-    EXPECT(get_value(reader), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_get_instance(name, &reader), SHMIFACE_OK);
+    CHECK_STATUS(get_value(reader), SHMIFACE_OK);
     printf("  paused creator got %s; the name holds \"%s\"\n", shmiface_status_str(st), value);
     if (st == SHMIFACE_OK) shmiface_destroy(seg);
     shmiface_destroy(reader);
@@ -412,24 +412,24 @@ static int a_second_creator_racing_the_first_leaves_one_owner(void) {
     /* The taker created and owns the name, so the paused creator must not
      * also report success (it would own an object no one can attach to). */
     CHECK(strcmp(value, "taker") == 0);
-    EXPECT(st, SHMIFACE_ERR_EXISTS);
+    CHECK_STATUS(st, SHMIFACE_ERR_EXISTS);
     return 0;
 }
 
 /* An attacher arriving at each stage of a creation in progress gets
  * NOT_READY in bounded time: never INCOMPATIBLE, never a hang. */
 static int attach_during(int stage) {
-    const char *name = rel_name("race-attach");
+    const char *name = unique_name("race-attach");
     armed_stage = stage;
     armed_action = RACE_ATTACHER;
     armed_name = name;
     attacher_status = -1;
     shmiface_segment *seg = NULL;
-    EXPECT(shmiface_init_instance(name, NULL, &seg), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_init_instance(name, NULL, &seg), SHMIFACE_OK);
     CHECK(armed_stage == NONE);
     printf("  attacher during %s: %s after %.0f ms\n", STAGE_NAMES[stage],
            shmiface_status_str(attacher_status), attacher_seconds * 1e3);
-    EXPECT(shmiface_destroy(seg), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_destroy(seg), SHMIFACE_OK);
     CHECK(attacher_status == SHMIFACE_ERR_NOT_READY);
     CHECK(attacher_seconds < 30.0);
     return 0;
@@ -447,17 +447,17 @@ int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "attach") == 0) return helper_attach(argv[2]);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    RUN(creator_killed_before_lock);
-    RUN(creator_killed_before_size);
-    RUN(creator_killed_before_reserve);
-    RUN(creator_killed_before_map);
-    RUN(creator_killed_mid_init);
-    RUN(owner_killed_holding_the_lock_before_copying);
-    RUN(owner_killed_holding_the_lock_after_publishing);
-    RUN(owner_killed_while_others_wait);
-    RUN(a_second_creator_racing_the_first_leaves_one_owner);
-    RUN(attacher_during_creation_before_lock);
-    RUN(attacher_during_creation_before_reserve);
-    RUN(attacher_during_creation_mid_init);
-    return SUMMARY();
+    RUN_TEST(creator_killed_before_lock);
+    RUN_TEST(creator_killed_before_size);
+    RUN_TEST(creator_killed_before_reserve);
+    RUN_TEST(creator_killed_before_map);
+    RUN_TEST(creator_killed_mid_init);
+    RUN_TEST(owner_killed_holding_the_lock_before_copying);
+    RUN_TEST(owner_killed_holding_the_lock_after_publishing);
+    RUN_TEST(owner_killed_while_others_wait);
+    RUN_TEST(a_second_creator_racing_the_first_leaves_one_owner);
+    RUN_TEST(attacher_during_creation_before_lock);
+    RUN_TEST(attacher_during_creation_before_reserve);
+    RUN_TEST(attacher_during_creation_mid_init);
+    return TEST_SUMMARY();
 }

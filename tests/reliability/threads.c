@@ -11,7 +11,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "rel_harness.h"
+#include "harness.h"
 
 #define CAP 200
 #define WRITERS 3
@@ -121,9 +121,9 @@ static void *attacher(void *arg) {
 }
 
 static int one_handle_many_threads(void) {
-    NAME = rel_name("threads");
+    NAME = unique_name("threads");
     shmiface_options o = {CAP, 0600, 0};
-    EXPECT(shmiface_init_instance(NAME, &o, &SHARED), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_init_instance(NAME, &o, &SHARED), SHMIFACE_OK);
     pthread_t w[WRITERS], r[READERS], q[WAITERS], a[ATTACHERS];
     for (int i = 0; i < WAITERS; i++) CHECK(pthread_create(&q[i], NULL, waiter, NULL) == 0);
     for (int i = 0; i < WRITERS; i++)
@@ -134,16 +134,16 @@ static int one_handle_many_threads(void) {
     for (int i = 0; i < READERS; i++) pthread_join(r[i], NULL);
     for (int i = 0; i < ATTACHERS; i++) pthread_join(a[i], NULL);
     __atomic_store_n(&stop_waiting, 1, __ATOMIC_SEQ_CST);
-    EXPECT(shmiface_notify(SHARED), SHMIFACE_OK); /* the final one: every waiter must see it */
+    CHECK_STATUS(shmiface_notify(SHARED), SHMIFACE_OK); /* the final one: every waiter must see it */
     for (int i = 0; i < WAITERS; i++) pthread_join(q[i], NULL);
     shmiface_info info;
-    EXPECT(shmiface_get_info(SHARED, &info), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_get_info(SHARED, &info), SHMIFACE_OK);
     printf("  threads: writes=%d reads=%ld waits=%ld version=%llu torn=%ld errors=%ld\n",
            WRITERS * ITERS, reads, waits, (unsigned long long)info.version, torn, errors);
     CHECK(info.version == (uint64_t)WRITERS * (uint64_t)ITERS);
     CHECK(info.waiters == 0);
-    EXPECT(shmiface_destroy(SHARED), SHMIFACE_OK);
-    CHECK(!rel_exists(NAME));
+    CHECK_STATUS(shmiface_destroy(SHARED), SHMIFACE_OK);
+    CHECK(!test_exists(NAME));
     CHECK(torn == 0);
     CHECK(errors == 0);
     return 0;
@@ -152,6 +152,6 @@ static int one_handle_many_threads(void) {
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc > 1) ITERS = atoi(argv[1]);
-    RUN(one_handle_many_threads);
-    return SUMMARY();
+    RUN_TEST(one_handle_many_threads);
+    return TEST_SUMMARY();
 }
