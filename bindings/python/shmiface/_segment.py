@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 import weakref
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Tuple, TypeVar, Union
+from typing import Any, Callable, Optional, Union
 
-from . import _args, _current, _waiters
+from . import _args, _current, _raw, _waiters
 from ._errors import check, error_for
-from ._handle import Handle
+from ._handle import Handle, get_ident
 from ._lib import ffi, lib
 
 Buffer = Any  # anything with the buffer protocol: bytes, bytearray, memoryview, numpy arrays
-T = TypeVar("T")
 
 _OK = lib.SHMIFACE_OK
 _TIMEOUT = lib.SHMIFACE_ERR_TIMEOUT
 _TOO_SMALL = lib.SHMIFACE_ERR_BUFFER_TOO_SMALL
 _NOTIFY = lib.SHMIFACE_SET_NOTIFY
+_NULL = ffi.NULL
+_unpack = ffi.unpack
+_get_bytes = _raw.get_bytes
+_set_bytes = _raw.set_bytes
+_pool = _raw.pool
 # Blocking waits run in slices this long, so Ctrl-C, task cancellation and a
 # destroy from another thread are seen promptly; each slice is a real futex
 # wait in the library, not a poll.
@@ -31,8 +34,6 @@ _SLICE_MS = 100
 # middle of a call (a daemon at interpreter exit, a debugger) cannot hang it.
 _DESTROY_GRACE_SECONDS = 10.0
 _EXIT_GRACE_SECONDS = 1.0
-# The first size of a handle's output buffer; it grows to the largest value read.
-_FIRST_BUFFER = 4096
 
 
 @dataclass(frozen=True)
@@ -61,31 +62,22 @@ class Info:
     """Whether the owner destroyed the segment (the handle is then inert)."""
 
 
-class _Output:
-    """A reusable output buffer with its length and version out-parameters."""
-
-    __slots__ = ("buf", "size", "length", "version")
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.buf = ffi.new("uint8_t[]", size)
-        self.length = ffi.new("size_t *")
-        self.version = ffi.new("uint64_t *")
-
-    def grow(self, needed: int) -> None:
-        size = max(needed, 2 * self.size)
-        self.size = size
-        self.buf = ffi.new("uint8_t[]", size)
-
-
 def _as_buffer(data: Union[str, Buffer]) -> Any:
     return ffi.from_buffer("uint8_t[]", data.encode("utf-8") if isinstance(data, str) else data)
 
 
-def _text(value: str) -> bytes:
-    if not isinstance(value, str):
-        raise TypeError(f"value must be a str, not {type(value).__name__}")
-    return value.encode("utf-8")
+def _as_chars(data: Union[str, Buffer]) -> Any:
+    """``data`` as ``_raw.set_bytes`` takes it: bytes as they are, a str
+    encoded, any other buffer wrapped without a copy."""
+    if type(data) is bytes:
+        return data
+    if isinstance(data, str):
+        return data.encode("utf-8")
+    return ffi.from_buffer("char[]", data)
+
+
+def _not_text(value: object) -> TypeError:
+    return TypeError(f"value must be a str, not {type(value).__name__}")
 
 
 class Segment:
@@ -108,10 +100,6 @@ class Segment:
         # after it. Kept here, not in the library, so a wait that is given up
         # (a cancelled task) does not swallow the notification it caught.
         self._seen = first.notify_count
-        # One output buffer per handle, so reads allocate only their result;
-        # a thread reading while another does gets a buffer of its own.
-        self._out = _Output(max(1, min(self._capacity, _FIRST_BUFFER)))
-        self._out_lock = threading.Lock()
 
     # -- identity -------------------------------------------------------
 
@@ -120,51 +108,67 @@ class Segment:
         """The segment's name."""
         return self._name
 
+    def _status(self, fn: Callable[..., int], *args: Any) -> int:
+        """The status of ``fn(handle, *args)``, with the handle borrowed."""
+        handle = self._handle
+        me = get_ident()
+        handle.calls.append(me)  # register, then look: see _handle
+        try:
+            ptr = handle.ptr
+            if ptr is None:
+                raise handle.destroyed()
+            return fn(ptr, *args)
+        finally:
+            handle.release(me)
+
     def _call(self, fn: Callable[..., int], *args: Any) -> None:
         """Calls ``fn(handle, *args)`` and raises on a failing status."""
-        handle = self._handle
-        ptr = handle.acquire()
-        try:
-            status = fn(ptr, *args)
-        finally:
-            handle.release()
+        status = self._status(fn, *args)
         if status != _OK:
             raise error_for(status)
 
     # -- reading --------------------------------------------------------
 
-    def _read(self, convert: Callable[[Any], T]) -> Tuple[T, int]:
-        """``convert`` applied to the current value's bytes, and its version."""
+    def _get(self, text: bool) -> Any:
+        """The current value: decoded as UTF-8 if ``text``, else bytes. The
+        hottest path of the package, so the handle borrow and the buffer
+        pool are inlined."""
         handle = self._handle
-        ptr = handle.acquire()
+        calls = handle.calls
+        me = get_ident()
+        calls.append(me)  # register, then look: see _handle
         try:
-            out_lock = self._out_lock
-            if out_lock.acquire(False):
-                try:
-                    return self._read_with(ptr, self._out, convert)
-                finally:
-                    out_lock.release()
-            return self._read_with(ptr, _Output(self._out.size), convert)
+            ptr = handle.ptr
+            if ptr is None:
+                raise handle.destroyed()
+            try:
+                out = _pool.pop()
+            except IndexError:
+                out = _raw.Output()
+            length = out.length
+            while True:
+                status = _get_bytes(ptr, out.buf, out.size, length, _NULL)
+                if status == _OK:
+                    break
+                if status != _TOO_SMALL:
+                    raise error_for(status)
+                out.grow(length[0])
+            value: bytes = _unpack(out.buf, length[0])
+            if out.size <= _raw.POOL_AT_MOST:
+                _pool.append(out)
+            return value.decode("utf-8") if text else value
         finally:
-            handle.release()
-
-    @staticmethod
-    def _read_with(ptr: Any, out: _Output, convert: Callable[[Any], T]) -> Tuple[T, int]:
-        while True:
-            status = lib.shmiface_get_bytes(ptr, out.buf, out.size, out.length, out.version)
-            if status == _OK:
-                return convert(ffi.buffer(out.buf, out.length[0])), int(out.version[0])
-            if status != _TOO_SMALL:
-                raise error_for(status)
-            out.grow(out.length[0])
+            calls.remove(me)
+            if handle.ptr is None:
+                handle.released_while_closing()
 
     def get_bytes(self) -> bytes:
         """The current value as bytes. Never blocks on writers, never torn."""
-        return self._read(bytes)[0]
+        return self._get(False)
 
     def get_string(self) -> str:
         """The current value decoded as UTF-8 (``UnicodeDecodeError`` if it is not)."""
-        return self._read(lambda view: str(view, "utf-8"))[0]
+        return self._get(True)
 
     def read_into(self, buffer: Buffer) -> int:
         """Copies the value into a writable buffer (bytearray, memoryview,
@@ -203,29 +207,44 @@ class Segment:
 
     # -- writing --------------------------------------------------------
 
+    def _set(self, data: Any, flags: int, version_out: Any) -> None:
+        """Sets the value from bytes or a ``char[]`` buffer. Hot, so the
+        handle borrow is inlined."""
+        handle = self._handle
+        calls = handle.calls
+        me = get_ident()
+        calls.append(me)  # register, then look: see _handle
+        try:
+            ptr = handle.ptr
+            if ptr is None:
+                raise handle.destroyed()
+            status = _set_bytes(ptr, data, len(data), flags, version_out)
+        finally:
+            calls.remove(me)
+            if handle.ptr is None:
+                handle.released_while_closing()
+        if status != _OK:
+            raise error_for(status)
+
     def set_bytes(self, data: Buffer, notify: bool = False) -> int:
         """Replaces the value with the bytes of any buffer (bytes, bytearray,
         memoryview, a C-contiguous numpy array: no copy is made in Python);
         with ``notify``, then wakes every waiter. Returns the new version."""
-        source = _as_buffer(data)
         version = ffi.new("uint64_t *")
-        handle = self._handle
-        ptr = handle.acquire()
-        try:
-            status = lib.shmiface_set_bytes(ptr, source, len(source), _NOTIFY if notify else 0, version)
-        finally:
-            handle.release()
-        if status != _OK:
-            raise error_for(status)
+        self._set(_as_chars(data), _NOTIFY if notify else 0, version)
         return int(version[0])
 
     def set_string(self, value: str) -> None:
         """Replaces the value with ``value`` encoded as UTF-8."""
-        self.set_bytes(_text(value))
+        if not isinstance(value, str):
+            raise _not_text(value)
+        self._set(value.encode("utf-8"), 0, _NULL)
 
     def set_string_notify(self, value: str) -> None:
         """Replaces the value, then wakes every waiter in every process."""
-        self.set_bytes(_text(value), notify=True)
+        if not isinstance(value, str):
+            raise _not_text(value)
+        self._set(value.encode("utf-8"), _NOTIFY, _NULL)
 
     def compare_and_set(self, expected_version: int, data: Union[str, Buffer], notify: bool = False) -> int:
         """Replaces the value only if its version is ``expected_version``
@@ -248,11 +267,7 @@ class Segment:
     def _wait_slice(self, seen: int, timeout_ms: int) -> Optional[int]:
         """One library wait from cursor ``seen``: the new cursor, or None on timeout."""
         cursor = ffi.new("uint64_t *", seen)
-        ptr = self._handle.acquire()
-        try:
-            status = lib.shmiface_wait(ptr, cursor, timeout_ms)
-        finally:
-            self._handle.release()
+        status = self._status(lib.shmiface_wait, cursor, timeout_ms)
         if status == _TIMEOUT:
             return None
         check(status)

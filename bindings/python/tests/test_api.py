@@ -118,7 +118,7 @@ def test_read_into(name: str) -> None:
             seg.read_into(b"read-only bytes")
 
 
-def test_reads_grow_the_handles_buffer_and_share_it_safely(name: str) -> None:
+def test_reads_grow_their_buffer_and_share_the_pool_safely(name: str) -> None:
     big = bytes(range(256)) * 1024  # 256 KiB, larger than the first output buffer
     with shmiface.init_instance(name, capacity=len(big)) as seg:
         seg.set_bytes(b"small")
@@ -147,6 +147,34 @@ def test_reads_grow_the_handles_buffer_and_share_it_safely(name: str) -> None:
         for t in threads:
             t.join(60)
         assert not bad
+
+
+def test_threads_reading_different_segments_never_share_a_buffer(name: str) -> None:
+    # Reads take output buffers from one pool for every handle; a shared
+    # buffer would hand one thread another segment's value. One value is
+    # larger than the pool keeps, so buffers also come and go.
+    sizes = [10, 5000, 3 << 20]
+    segs = [shmiface.init_instance(f"{name}-{i}", capacity=size) for i, size in enumerate(sizes)]
+    try:
+        for i, (seg, size) in enumerate(zip(segs, sizes)):
+            seg.set_bytes(bytes([65 + i]) * size)
+        bad: list = []
+
+        def reader(i: int) -> None:
+            expected = bytes([65 + i]) * sizes[i]
+            for _ in range(40 if sizes[i] > 1 << 20 else 2000):
+                if segs[i].get_bytes() != expected or segs[i].get_string() != expected.decode():
+                    bad.append(i)
+
+        threads = [threading.Thread(target=reader, args=(i % 3,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not bad
+    finally:
+        for seg in segs:
+            seg.destroy()
 
 
 def test_compare_and_set(name: str) -> None:
