@@ -21,13 +21,16 @@ typedef struct {
     char data[SMALL + 1];
 } mutex_box;
 
-static mutex_box *mutex_box_new(void) {
+/* robust: what a lock must be for a writer killed mid-set not to block the
+ * others, and what shmiface's writer lock is. */
+static mutex_box *mutex_box_new(int robust) {
     /* MAP_SHARED memory, as a segment from shm_open would be. */
     mutex_box *b = mmap(NULL, sizeof *b, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (b == MAP_FAILED) die("mmap: %s", strerror(errno));
     pthread_mutexattr_t attr;
     pthread_mutexattr_init(&attr);
     pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    if (robust) pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
     if (pthread_mutex_init(&b->lock, &attr) != 0) die("pthread_mutex_init");
     pthread_mutexattr_destroy(&attr);
     return b;
@@ -64,7 +67,8 @@ __attribute__((noinline)) static void plain_copy(void *dst, const void *src, siz
 
 typedef struct {
     shmiface_segment *seg;
-    mutex_box *box;
+    mutex_box *box;        /* the baseline */
+    mutex_box *robust_box; /* for context */
     char value[SMALL + 1];
     size_t ops;
 } small_ctx;
@@ -80,11 +84,11 @@ static double small_set_shmiface(small_ctx *c) {
     return ns_per_op(t, c->ops);
 }
 
-static double small_set_mutex(small_ctx *c) {
+static double small_set_mutex(small_ctx *c, mutex_box *box) {
     uint64_t t = now_ns();
     for (size_t i = 0; i < c->ops; i++) {
         c->value[0] = (char)('a' + i % 26);
-        if (mutex_set(c->box, c->value) != 0) die("mutex_set");
+        if (mutex_set(box, c->value) != 0) die("mutex_set");
     }
     return ns_per_op(t, c->ops);
 }
@@ -102,12 +106,12 @@ static double small_get_shmiface(small_ctx *c) {
     return r;
 }
 
-static double small_get_mutex(small_ctx *c) {
+static double small_get_mutex(small_ctx *c, mutex_box *box) {
     char buf[SMALL + 1];
     size_t len = 0, total = 0;
     uint64_t t = now_ns();
     for (size_t i = 0; i < c->ops; i++) {
-        if (mutex_get(c->box, buf, sizeof buf, &len) != 0) die("mutex_get");
+        if (mutex_get(box, buf, sizeof buf, &len) != 0) die("mutex_get");
         total += len;
     }
     double r = ns_per_op(t, c->ops);
@@ -118,7 +122,7 @@ static double small_get_mutex(small_ctx *c) {
 static void bench_small(json_out *j, int quick) {
     char name[96];
     unique_name(name, sizeof name, "ops128");
-    small_ctx c = {.box = mutex_box_new(), .ops = quick ? 2000 : 400000};
+    small_ctx c = {.box = mutex_box_new(0), .robust_box = mutex_box_new(1), .ops = quick ? 2000 : 400000};
     shmiface_options opts = {.capacity = SMALL};
     BENCH_OK(shmiface_init_instance(name, &opts, &c.seg));
     memset(c.value, 'x', SMALL);
@@ -127,22 +131,32 @@ static void bench_small(json_out *j, int quick) {
     series set_m = {"c.set128.mutex", "C set 128 B, pthread mutex + memcpy", "ns/op", {0}, 0};
     series get_s = {"c.get128.shmiface", "C get 128 B, shmiface", "ns/op", {0}, 0};
     series get_m = {"c.get128.mutex", "C get 128 B, pthread mutex + memcpy", "ns/op", {0}, 0};
+    series set_r = {"c.set128.robust_mutex", "C set 128 B, robust pthread mutex + memcpy", "ns/op", {0}, 0};
+    series get_r = {"c.get128.robust_mutex", "C get 128 B, robust pthread mutex + memcpy", "ns/op", {0}, 0};
     int rounds = quick ? 2 : 15;
     small_set_shmiface(&c); /* warm-up: page faults, caches, branch predictors */
-    small_set_mutex(&c);
+    small_set_mutex(&c, c.box);
+    small_set_mutex(&c, c.robust_box);
     for (int r = 0; r < rounds; r++) {
         series_add(&set_s, small_set_shmiface(&c));
-        series_add(&set_m, small_set_mutex(&c));
+        series_add(&set_m, small_set_mutex(&c, c.box));
+        series_add(&set_r, small_set_mutex(&c, c.robust_box));
         series_add(&get_s, small_get_shmiface(&c));
-        series_add(&get_m, small_get_mutex(&c));
+        series_add(&get_m, small_get_mutex(&c, c.box));
+        series_add(&get_r, small_get_mutex(&c, c.robust_box));
     }
     json_metric(j, &set_s);
     json_metric(j, &set_m);
+    json_metric(j, &set_r);
     json_metric(j, &get_s);
     json_metric(j, &get_m);
+    json_metric(j, &get_r);
     BENCH_OK(shmiface_destroy(c.seg));
-    pthread_mutex_destroy(&c.box->lock);
-    munmap(c.box, sizeof *c.box);
+    mutex_box *boxes[] = {c.box, c.robust_box};
+    for (size_t i = 0; i < 2; i++) {
+        pthread_mutex_destroy(&boxes[i]->lock);
+        munmap(boxes[i], sizeof *boxes[i]);
+    }
 }
 
 typedef struct {
