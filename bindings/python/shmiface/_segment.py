@@ -6,9 +6,10 @@ import asyncio
 import time
 import weakref
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, ClassVar, Optional, Union
 
 from . import _args, _current, _raw, _waiters
+from ._fastpath import as_chars, reader, text_writer
 from ._errors import check, error_for
 from ._handle import Handle, get_ident
 from ._lib import ffi, lib
@@ -17,13 +18,7 @@ Buffer = Any  # anything with the buffer protocol: bytes, bytearray, memoryview,
 
 _OK = lib.SHMIFACE_OK
 _TIMEOUT = lib.SHMIFACE_ERR_TIMEOUT
-_TOO_SMALL = lib.SHMIFACE_ERR_BUFFER_TOO_SMALL
 _NOTIFY = lib.SHMIFACE_SET_NOTIFY
-_NULL = ffi.NULL
-_unpack = ffi.unpack
-_get_bytes = _raw.get_bytes
-_set_bytes = _raw.set_bytes
-_pool = _raw.pool
 # Blocking waits run in slices this long, so Ctrl-C, task cancellation and a
 # destroy from another thread are seen promptly; each slice is a real futex
 # wait in the library, not a poll.
@@ -64,20 +59,6 @@ class Info:
 
 def _as_buffer(data: Union[str, Buffer]) -> Any:
     return ffi.from_buffer("uint8_t[]", data.encode("utf-8") if isinstance(data, str) else data)
-
-
-def _as_chars(data: Union[str, Buffer]) -> Any:
-    """``data`` as ``_raw.set_bytes`` takes it: bytes as they are, a str
-    encoded, any other buffer wrapped without a copy."""
-    if type(data) is bytes:
-        return data
-    if isinstance(data, str):
-        return data.encode("utf-8")
-    return ffi.from_buffer("char[]", data)
-
-
-def _not_text(value: object) -> TypeError:
-    return TypeError(f"value must be a str, not {type(value).__name__}")
 
 
 class Segment:
@@ -129,46 +110,12 @@ class Segment:
 
     # -- reading --------------------------------------------------------
 
-    def _get(self, text: bool) -> Any:
-        """The current value: decoded as UTF-8 if ``text``, else bytes. The
-        hottest path of the package, so the handle borrow and the buffer
-        pool are inlined."""
-        handle = self._handle
-        calls = handle.calls
-        me = get_ident()
-        calls.append(me)  # register, then look: see _handle
-        try:
-            ptr = handle.ptr
-            if ptr is None:
-                raise handle.destroyed()
-            try:
-                out = _pool.pop()
-            except IndexError:
-                out = _raw.Output()
-            length = out.length
-            while True:
-                status = _get_bytes(ptr, out.buf, out.size, length, _NULL)
-                if status == _OK:
-                    break
-                if status != _TOO_SMALL:
-                    raise error_for(status)
-                out.grow(length[0])
-            value: bytes = _unpack(out.buf, length[0])
-            if out.size <= _raw.POOL_AT_MOST:
-                _pool.append(out)
-            return value.decode("utf-8") if text else value
-        finally:
-            calls.remove(me)
-            if handle.ptr is None:
-                handle.released_while_closing()
-
-    def get_bytes(self) -> bytes:
-        """The current value as bytes. Never blocks on writers, never torn."""
-        return self._get(False)
-
-    def get_string(self) -> str:
-        """The current value decoded as UTF-8 (``UnicodeDecodeError`` if it is not)."""
-        return self._get(True)
+    get_bytes: ClassVar[Callable[["Segment"], bytes]] = reader(
+        "get_bytes", False, "The current value as bytes. Never blocks on writers, never torn."
+    )
+    get_string: ClassVar[Callable[["Segment"], str]] = reader(
+        "get_string", True, "The current value decoded as UTF-8 (``UnicodeDecodeError`` if it is not)."
+    )
 
     def read_into(self, buffer: Buffer) -> int:
         """Copies the value into a writable buffer (bytearray, memoryview,
@@ -207,44 +154,19 @@ class Segment:
 
     # -- writing --------------------------------------------------------
 
-    def _set(self, data: Any, flags: int, version_out: Any) -> None:
-        """Sets the value from bytes or a ``char[]`` buffer. Hot, so the
-        handle borrow is inlined."""
-        handle = self._handle
-        calls = handle.calls
-        me = get_ident()
-        calls.append(me)  # register, then look: see _handle
-        try:
-            ptr = handle.ptr
-            if ptr is None:
-                raise handle.destroyed()
-            status = _set_bytes(ptr, data, len(data), flags, version_out)
-        finally:
-            calls.remove(me)
-            if handle.ptr is None:
-                handle.released_while_closing()
-        if status != _OK:
-            raise error_for(status)
-
     def set_bytes(self, data: Buffer, notify: bool = False) -> int:
         """Replaces the value with the bytes of any buffer (bytes, bytearray,
         memoryview, a C-contiguous numpy array: no copy is made in Python);
         with ``notify``, then wakes every waiter. Returns the new version."""
+        source = as_chars(data)
         version = ffi.new("uint64_t *")
-        self._set(_as_chars(data), _NOTIFY if notify else 0, version)
+        self._call(_raw.set_bytes, source, len(source), _NOTIFY if notify else 0, version)
         return int(version[0])
 
-    def set_string(self, value: str) -> None:
-        """Replaces the value with ``value`` encoded as UTF-8."""
-        if not isinstance(value, str):
-            raise _not_text(value)
-        self._set(value.encode("utf-8"), 0, _NULL)
-
-    def set_string_notify(self, value: str) -> None:
-        """Replaces the value, then wakes every waiter in every process."""
-        if not isinstance(value, str):
-            raise _not_text(value)
-        self._set(value.encode("utf-8"), _NOTIFY, _NULL)
+    set_string = text_writer("set_string", 0, "Replaces the value with ``value`` encoded as UTF-8.")
+    set_string_notify = text_writer(
+        "set_string_notify", _NOTIFY, "Replaces the value, then wakes every waiter in every process."
+    )
 
     def compare_and_set(self, expected_version: int, data: Union[str, Buffer], notify: bool = False) -> int:
         """Replaces the value only if its version is ``expected_version``
