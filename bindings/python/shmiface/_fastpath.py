@@ -30,8 +30,8 @@ _POOL_AT_MOST = _raw.POOL_AT_MOST
 
 
 def as_chars(data: Union[str, "Buffer"]) -> Any:
-    """``data`` as ``_raw.set_bytes`` takes it: bytes as they are, a str
-    encoded, any other buffer wrapped without a copy."""
+    """``data`` as the ``char *`` calls of ``_raw`` take it: bytes as they
+    are, a str encoded, any other buffer wrapped without a copy."""
     if type(data) is bytes:
         return data
     if isinstance(data, str):
@@ -39,16 +39,14 @@ def as_chars(data: Union[str, "Buffer"]) -> Any:
     return ffi.from_buffer("char[]", data)
 
 
-def _read_larger(ptr: Any, out: _raw.Output) -> None:
-    """After a read into ``out`` failed: grows ``out`` until the value fits,
-    or raises the read's error."""
-    while True:
-        status = _get_string(ptr, out.buf, out.size, out.length)
-        if status == _OK:
-            return
+def _read_larger(ptr: Any, out: _raw.Output, status: int) -> None:
+    """After a read into ``out`` failed with ``status``: grows ``out`` until
+    the value fits, or raises the read's error."""
+    while status != _OK:
         if status != _TOO_SMALL:
             raise error_for(status)
         out.grow(out.length[0] + 1)
+        status = _get_string(ptr, out.buf, out.size, out.length)
 
 
 def _not_text(value: object) -> TypeError:
@@ -71,8 +69,9 @@ def reader(name: str, text: bool, doc: str) -> Callable[["Segment"], Any]:
                 out = _pool.pop()
             except IndexError:
                 out = _raw.Output()
-            if _get_string(ptr, out.buf, out.size, out.length) != _OK:
-                _read_larger(ptr, out)
+            status = _get_string(ptr, out.buf, out.size, out.length)
+            if status != _OK:
+                _read_larger(ptr, out, status)
             value: bytes = _unpack(out.buf, out.length[0])
             if out.size <= _POOL_AT_MOST:
                 _pool.append(out)

@@ -14,7 +14,7 @@ appends its thread id to ``calls`` and removes it after (``list.append``
 and ``list.remove`` are each atomic under the GIL). A caller registers
 *before* it reads ``ptr`` while ``close`` clears ``ptr`` *before* it looks
 at ``calls``: so either the caller sees no pointer, or ``close`` sees the
-caller. The hot paths in ``_segment`` inline this protocol.
+caller. The hot paths in ``_fastpath`` inline this protocol.
 """
 
 from __future__ import annotations
@@ -54,6 +54,17 @@ class Handle:
     def destroyed(self) -> DestroyedError:
         """The error for a call that registered and found ``ptr`` cleared."""
         return DestroyedError(f"segment {self._name}: this handle was destroyed", _DESTROYED)
+
+    def acquire(self, me: int) -> Any:
+        """Registers one call of thread ``me`` and returns the pointer for it;
+        ``DestroyedError`` (registering nothing) once the handle is closed.
+        Pair with ``release(me)``."""
+        self.calls.append(me)  # register first, then look
+        ptr = self.ptr
+        if ptr is None:
+            self.release(me)
+            raise self.destroyed()
+        return ptr
 
     def release(self, me: int) -> None:
         """Unregisters one call of thread ``me``."""

@@ -1,9 +1,10 @@
-"""The two hot library calls typed for Python's own objects, and a pool of
-output buffers for reads.
+"""The library calls that take or fill a value, typed for Python's own
+objects, and a pool of output buffers for reads.
 
 Through these ``char *`` signatures cffi passes a ``bytes`` object straight
 to C (no ``ffi.from_buffer`` wrapper) and ``ffi.unpack`` turns a read
-buffer into ``bytes`` in one step; a call through a cast function pointer
+buffer into ``bytes`` in one step (``_fastpath.as_chars`` makes
+any other buffer fit the same signatures); a call through a cast function pointer
 also skips the attribute lookup of ``lib``. On a 128-byte value that is a
 third of the cost of a set or get from Python. They are the library's own
 functions, cast, not second implementations.
@@ -25,6 +26,10 @@ get_string = ffi.cast(
 set_bytes = ffi.cast(
     "shmiface_status (*)(struct shmiface_segment *, const char *, size_t, uint32_t, uint64_t *)",
     ffi.addressof(lib, "shmiface_set_bytes"),
+)
+compare_and_set = ffi.cast(
+    "shmiface_status (*)(struct shmiface_segment *, uint64_t, const char *, size_t, uint32_t, uint64_t *)",
+    ffi.addressof(lib, "shmiface_compare_and_set"),
 )
 
 # The first size of an output buffer; a read of a larger value grows it.

@@ -57,10 +57,6 @@ class Info:
     """Whether the owner destroyed the segment (the handle is then inert)."""
 
 
-def _as_buffer(data: Union[str, Buffer]) -> Any:
-    return ffi.from_buffer("uint8_t[]", data.encode("utf-8") if isinstance(data, str) else data)
-
-
 class Segment:
     """A handle to a segment, from ``init_instance`` (owner) or
     ``get_instance`` (attach). Thread-safe, including ``destroy`` while
@@ -93,11 +89,8 @@ class Segment:
         """The status of ``fn(handle, *args)``, with the handle borrowed."""
         handle = self._handle
         me = get_ident()
-        handle.calls.append(me)  # register, then look: see _handle
+        ptr = handle.acquire(me)
         try:
-            ptr = handle.ptr
-            if ptr is None:
-                raise handle.destroyed()
             return fn(ptr, *args)
         finally:
             handle.release(me)
@@ -174,10 +167,10 @@ class Segment:
         wakes every waiter. Returns the new version. ``data``: a str
         (UTF-8) or any buffer, as for ``set_bytes``."""
         expected = _args.unsigned("expected_version", expected_version, 64)
-        source = _as_buffer(data)
+        source = as_chars(data)
         version = ffi.new("uint64_t *")
         flags = _NOTIFY if notify else 0
-        self._call(lib.shmiface_compare_and_set, expected, source, len(source), flags, version)
+        self._call(_raw.compare_and_set, expected, source, len(source), flags, version)
         return int(version[0])
 
     # -- notifications --------------------------------------------------
