@@ -64,6 +64,10 @@ pub fn read(m: &Mapping, mut dst: Option<&mut [u8]>) -> Result<Snapshot> {
     Err(never_stable(m))
 }
 
+// The errors of `read` and `write` are built out of line: these are every
+// reader's and writer's hot path, and formatting inside them would cost
+// every call a larger frame.
+
 #[cold]
 #[inline(never)]
 fn too_large(m: &Mapping, len: usize, capacity: u64) -> Error {
@@ -108,10 +112,6 @@ fn never_stable(m: &Mapping) -> Error {
         ),
     )
 }
-
-// The errors of `read` and `write` are built out of line (below): these
-// are every reader's and writer's hot path, and formatting inside them
-// would cost every call a larger frame.
 
 /// Replaces the value, if `expected` is None or equals the current version.
 /// Returns the new version.
