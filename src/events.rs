@@ -20,6 +20,7 @@ use std::sync::atomic::{
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::failpoints::fail_point;
 use crate::layout::{SEQ_DESTROYED, SEQ_NOTIFY_STEP};
 use crate::mapping::Mapping;
 use crate::sync::futex;
@@ -87,6 +88,7 @@ pub fn notify(m: &Mapping) -> Result<()> {
     m.not_destroyed()?;
     let events = &m.header().events;
     events.seq.fetch_add(SEQ_NOTIFY_STEP, SeqCst);
+    fail_point!("notify.counted");
     // SeqCst on both sides (here and in `wait`) means: either this load sees
     // the sleeper, or the sleeper's re-check sees the new sequence.
     if events.sleepers.load(SeqCst) != 0 {
@@ -115,7 +117,9 @@ impl<'a> Counted<'a> {
 
 impl Drop for Counted<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, SeqCst);
+        // Never below zero: a count reset under a live waiter (or scribbled
+        // by a peer) must not wrap to 4294967295.
+        let _ = self.0.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1));
     }
 }
 

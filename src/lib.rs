@@ -6,23 +6,27 @@
 //!   boundary, status codes, the last-error detail. Types in `ffi::types`.
 //! - `segment`: the safe Rust API: create, attach, take over, destroy, and
 //!   every operation of a handle.
-//! - `value`: the two-slot seqlock that keeps readers lock-free and untorn.
+//! - `value`: the slots and seqlock that keep readers lock-free and untorn.
 //! - `events`: notify and wait (futex, bounded spin, no lost wake-ups).
 //! - `mapping`: one mapped object, its checked geometry, header checks.
 //! - `registry`: the per-process map that gives each object one mapping.
 //! - `layout`: the `#[repr(C)]` bytes of a segment, pinned by assertions.
-//! - `sync`: futex, robust mutex, atomic copies, fcntl record locks.
+//! - `sync`: futex, the writer lock word, atomic copies, OFD locks.
+//! - `forks`: what a forked child must not keep of its parent's.
+//! - `failpoints`: crash points of test builds (`--features failpoints`).
 //! - `shm`: the POSIX shared-memory object (open, reserve, map, unlink).
 //! - `name`, `error`: the name rule; the error type and status codes.
 //!
-//! Linux only: it relies on `/dev/shm`, futexes and robust mutexes.
+//! Linux only: it relies on `/dev/shm`, futexes and open file description locks.
 
 #[cfg(not(target_os = "linux"))]
-compile_error!("shmiface supports Linux only (futexes, robust mutexes, /dev/shm)");
+compile_error!("shmiface supports Linux only (futexes, OFD locks, /dev/shm)");
 
 pub mod error;
 mod events;
+pub mod failpoints;
 pub mod ffi;
+mod forks;
 pub mod layout;
 mod mapping;
 pub mod name;

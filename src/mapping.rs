@@ -3,17 +3,20 @@
 //! out of shared memory once, so a header scribbled later can never make
 //! this process index outside the mapping.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::mem::ManuallyDrop;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::events;
+use crate::failpoints::fail_point;
 use crate::layout::{self, Header, SlotHeader};
 use crate::name::Name;
 use crate::shm::{self, Map};
-use crate::sync::record_lock;
+use crate::sync::record_lock::{self, ATTACH_BYTE, OWNER_BYTE, REGISTRATION_BASE};
+use crate::sync::writer_lock::{self, MAX_REGISTRATION};
+use crate::{events, forks};
 
 /// How long an attacher waits for a segment that is still being created.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(1);
@@ -22,17 +25,25 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(1);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Geometry {
     pub capacity: u64,
+    /// Values kept readable; there are `history + 1` slots.
+    pub history: u32,
     pub stride: u64,
     pub total: u64,
 }
 
 impl Geometry {
-    pub fn for_capacity(capacity: u64) -> Geometry {
-        Geometry {
+    /// The geometry of a segment of this shape; None past the size limit.
+    pub fn new(capacity: u64, history: u32) -> Option<Geometry> {
+        Some(Geometry {
             capacity,
+            history,
             stride: layout::slot_stride(capacity),
-            total: layout::total_size(capacity),
-        }
+            total: layout::total_size(capacity, history)?,
+        })
+    }
+
+    pub fn slots(&self) -> u64 {
+        u64::from(self.history) + 1
     }
 }
 
@@ -52,13 +63,13 @@ pub enum Found {
 /// or hostile object cannot fault us) and checks every field.
 pub fn inspect(fd: &OwnedFd, name: &Name) -> Result<Found> {
     let size = shm::fstat(fd.as_fd(), name)?.st_size as u64;
-    let mut raw = [0u8; layout::LINE];
+    let mut raw = [0u8; layout::IDENTITY_SIZE];
     let got = nix::sys::uio::pread(fd, &mut raw, 0)
         .map_err(|e| Error::from_errno(e, format!("reading the header of {}", name.as_str())))?;
     if raw[..got].iter().all(|&b| b == 0) {
         return Ok(Found::Initialising);
     }
-    if got < layout::LINE {
+    if got < layout::IDENTITY_SIZE {
         return Ok(Found::Foreign(format!(
             "the object is {size} bytes, smaller than a header"
         )));
@@ -96,7 +107,18 @@ pub fn inspect(fd: &OwnedFd, name: &Name) -> Result<Found> {
             layout::MAX_CAPACITY
         )));
     }
-    let geometry = Geometry::for_capacity(capacity);
+    let history = u32_at(std::mem::offset_of!(layout::Identity, history));
+    if history == 0 || history > layout::MAX_HISTORY {
+        return Ok(Found::Foreign(format!(
+            "history {history} is outside 1..={}",
+            layout::MAX_HISTORY
+        )));
+    }
+    let Some(geometry) = Geometry::new(capacity, history) else {
+        return Ok(Found::Foreign(format!(
+            "capacity {capacity} with history {history} is larger than any segment"
+        )));
+    };
     let (total, stride) = (u64_at(24), u64_at(32));
     if stride != geometry.stride {
         return Ok(Found::Foreign(format!(
@@ -106,7 +128,7 @@ pub fn inspect(fd: &OwnedFd, name: &Name) -> Result<Found> {
     }
     if total != geometry.total {
         return Ok(Found::Foreign(format!(
-            "total_size is {total}, capacity {capacity} needs {}",
+            "total_size is {total}, capacity {capacity} and history {history} need {}",
             geometry.total
         )));
     }
@@ -172,36 +194,63 @@ pub fn wait_until_ready(fd: &OwnedFd, name: &Name, timeout: Duration) -> Result<
 pub struct Mapping {
     name: Name,
     map: Map,
-    fd: OwnedFd,
-    /// Descriptors of this object opened by a lost race; closing one would
-    /// drop this process's record locks, so they live as long as `fd`.
-    spare_fds: Mutex<Vec<OwnedFd>>,
+    /// Our own open file description of the object: it carries this
+    /// process's locks (attach, owner, registration), which no other
+    /// descriptor's close can drop. Closed by hand in `Drop`, and never by
+    /// a forked child (see `forks`).
+    fd: ManuallyDrop<OwnedFd>,
     id: shm::ObjectId,
     geometry: Geometry,
     writable: bool,
-    /// The pid that holds the owner lock, if it is this process (F_GETLK
-    /// cannot tell us); a forked child inherits the value but not the lock.
+    /// The fork epoch this mapping was made in.
+    epoch: u32,
+    /// The pid that holds the owner lock, if it is this process (F_OFD_GETLK
+    /// does not report our own locks).
     owned_by: AtomicU32,
+    /// This process's writer registration, 0 until its first write.
+    registration: AtomicU32,
+    registering: Mutex<()>,
     /// How long this process's waiters on the segment spin, learnt from
     /// how long their notifications took to come.
     spin_hint: events::SpinHint,
 }
 
 impl Mapping {
-    /// Maps a checked object and announces this process as an attacher.
-    pub fn new(name: Name, fd: OwnedFd, geometry: Geometry, writable: bool) -> Result<Mapping> {
+    /// Maps a checked object and announces this process as an attacher,
+    /// waiting until `deadline` while a new owner resets the segment.
+    pub fn new(
+        name: Name,
+        fd: OwnedFd,
+        geometry: Geometry,
+        writable: bool,
+        deadline: Instant,
+    ) -> Result<Mapping> {
         let st = shm::fstat(fd.as_fd(), &name)?;
         let map = Map::new(fd.as_fd(), geometry.total as usize, writable, &name)?;
-        record_lock::try_lock(fd.as_fd(), record_lock::ATTACH_BYTE, false)?;
+        while !record_lock::try_lock(fd.as_fd(), ATTACH_BYTE, false)? {
+            if Instant::now() >= deadline {
+                return Err(Error::new(
+                    ErrorKind::NotReady,
+                    format!(
+                        "segment {} is being taken over by a new owner",
+                        name.as_str()
+                    ),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        forks::track(fd.as_raw_fd(), map.as_ptr(), map.len());
         Ok(Mapping {
             name,
             map,
-            fd,
-            spare_fds: Mutex::new(Vec::new()),
+            fd: ManuallyDrop::new(fd),
             id: shm::object_id(&st),
             geometry,
             writable,
+            epoch: forks::epoch(),
             owned_by: AtomicU32::new(0),
+            registration: AtomicU32::new(0),
+            registering: Mutex::new(()),
             spin_hint: events::SpinHint::new(),
         })
     }
@@ -230,6 +279,29 @@ impl Mapping {
         self.writable
     }
 
+    /// Refuses a mapping inherited through fork: its descriptor (and so its
+    /// locks and registration) belong to the parent.
+    #[inline]
+    pub fn this_process(&self) -> Result<()> {
+        if self.epoch == forks::epoch() {
+            Ok(())
+        } else {
+            Err(self.inherited_error())
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn inherited_error(&self) -> Error {
+        Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "segment {} was attached before this process forked; attach again in the child",
+                self.name.as_str()
+            ),
+        )
+    }
+
     pub fn owned(&self) -> bool {
         self.owned_by.load(Ordering::Acquire) == std::process::id()
     }
@@ -239,31 +311,32 @@ impl Mapping {
         self.owned_by.store(pid, Ordering::Release);
     }
 
-    pub fn keep_spare_fd(&self, fd: OwnedFd) {
-        self.spare_fds
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(fd);
-    }
-
     pub fn header(&self) -> &Header {
         // SAFETY: the mapping is at least HEADER_SIZE bytes (checked geometry),
-        // page-aligned, and every field that changes is atomic or behind the
-        // robust mutex.
+        // page-aligned, and every field that changes is atomic.
         unsafe { &*(self.map.as_ptr() as *const Header) }
     }
 
-    pub fn mutex(&self) -> *mut libc::pthread_mutex_t {
-        self.header().lock.mutex.get()
+    /// The slot that holds (or will hold) `version`.
+    #[inline]
+    pub fn slot_of(&self, version: u64) -> usize {
+        let slots = self.geometry.slots();
+        if slots.is_power_of_two() {
+            (version & (slots - 1)) as usize
+        } else {
+            (version % slots) as usize
+        }
     }
 
-    /// Slot `index` (0 or 1): its header and the start of its bytes.
+    /// Slot `index`: its header and the start of its bytes.
+    #[inline]
     pub fn slot(&self, index: usize) -> (&SlotHeader, *mut u8) {
-        debug_assert!(index < 2);
-        let offset = layout::HEADER_SIZE + (index & 1) * self.geometry.stride as usize;
+        debug_assert!((index as u64) < self.geometry.slots());
+        let offset = layout::HEADER_SIZE + index * self.geometry.stride as usize;
         debug_assert!(offset + self.geometry.stride as usize <= self.map.len());
-        // SAFETY: offset + stride lies inside the mapping (geometry checked
-        // against the object's size), and slot headers are line-aligned.
+        // SAFETY: index < slots, so offset + stride lies inside the mapping
+        // (geometry checked against the object's size), and slot headers
+        // are line-aligned.
         unsafe {
             let base = self.map.as_ptr().add(offset);
             (
@@ -273,24 +346,93 @@ impl Mapping {
         }
     }
 
+    /// Takes the writer lock, taking it over from a holder whose process died.
+    #[inline]
+    pub fn lock_writer(&self) -> Result<writer_lock::Guard<'_>> {
+        self.this_process()?;
+        let me = match self.registration.load(Ordering::Acquire) {
+            0 => self.register()?,
+            r => r,
+        };
+        let guard = writer_lock::lock(&self.header().lock.word, me, |r| self.registration_alive(r));
+        if guard.recovered {
+            // The slot protocol needs no repair; counting makes crashes visible.
+            self.header()
+                .identity
+                .lock_recoveries
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(guard)
+    }
+
+    /// Takes this process's writer registration: a number from the
+    /// segment's counter, which only grows, whose byte this description
+    /// then write-locks for as long as the mapping lives.
+    #[cold]
+    fn register(&self) -> Result<u32> {
+        let _one = self.registering.lock().unwrap_or_else(|e| e.into_inner());
+        if let r @ 1.. = self.registration.load(Ordering::Acquire) {
+            return Ok(r);
+        }
+        let next = &self.header().lock.next_registration;
+        // A byte someone else holds means a scribbled counter: skip it.
+        for _ in 0..64 {
+            let Ok(r) = next.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| {
+                (r < MAX_REGISTRATION).then_some(r.max(1) + 1)
+            }) else {
+                break;
+            };
+            let r = r.max(1);
+            if record_lock::try_lock(self.fd.as_fd(), REGISTRATION_BASE + i64::from(r), true)? {
+                self.registration.store(r, Ordering::Release);
+                return Ok(r);
+            }
+        }
+        Err(Error::new(
+            ErrorKind::Incompatible,
+            format!(
+                "segment {} has no writer registration left to hand out; create it anew",
+                self.name.as_str()
+            ),
+        ))
+    }
+
+    /// Whether the process of writer registration `r` lives. When the
+    /// kernel cannot say, it is taken to live: a writer waits rather than
+    /// risk two writers.
+    fn registration_alive(&self, r: u32) -> bool {
+        r != 0
+            && record_lock::held_by_other(self.fd.as_fd(), REGISTRATION_BASE + i64::from(r))
+                .unwrap_or(true)
+    }
+
+    /// Holds the attach byte exclusively: true when no other mapping of
+    /// the segment exists anywhere (and none can start until
+    /// [`Mapping::share_attach`]).
+    pub fn claim_alone(&self) -> Result<bool> {
+        record_lock::try_lock(self.fd.as_fd(), ATTACH_BYTE, true)
+    }
+
+    /// Back to an ordinary attacher's shared hold, after [`Mapping::claim_alone`].
+    pub fn share_attach(&self) -> Result<()> {
+        record_lock::try_lock(self.fd.as_fd(), ATTACH_BYTE, false).map(drop)
+    }
+
     pub fn is_destroyed(&self) -> bool {
         self.header().events.seq.load(Ordering::Acquire) & layout::SEQ_DESTROYED != 0
     }
 
-    /// Is an owner alive, and which pid (the recorded one when none is).
+    /// Is an owner alive, and which pid it recorded.
     pub fn owner(&self) -> Result<(bool, i32)> {
         if self.owned() {
             return Ok((true, std::process::id() as i32));
         }
-        Ok(
-            match record_lock::holder(self.fd.as_fd(), record_lock::OWNER_BYTE)? {
-                Some(pid) => (true, pid),
-                None => (
-                    false,
-                    self.header().identity.owner_pid.load(Ordering::Relaxed),
-                ),
-            },
-        )
+        self.this_process()?;
+        let alive = record_lock::held_by_other(self.fd.as_fd(), OWNER_BYTE)?;
+        Ok((
+            alive,
+            self.header().identity.owner_pid.load(Ordering::Relaxed),
+        ))
     }
 
     #[inline]
@@ -330,5 +472,19 @@ impl Mapping {
                 self.name.as_str()
             ),
         )
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        fail_point!("release.closing");
+        if self.epoch == forks::epoch() {
+            forks::untrack(self.fd.as_raw_fd());
+            // SAFETY: dropped once, here; closing drops this description's
+            // locks, which belong to no one else.
+            unsafe { ManuallyDrop::drop(&mut self.fd) };
+        }
+        // In a forked child the number was closed at fork and may name
+        // another file now: leave it alone.
     }
 }

@@ -1,8 +1,8 @@
 //! The per-process map of mapped segments, keyed by the object's identity
 //! (device, inode) rather than its name, because a name can be unlinked and
 //! made again while old handles still map the first object. Every handle
-//! to one object shares one `Mapping`, and so one descriptor (see
-//! `sync::record_lock` for why that matters).
+//! to one object shares one `Mapping`, and so one open file description,
+//! one attach lock and one writer registration.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -12,9 +12,9 @@ use crate::name::Name;
 use crate::shm;
 
 pub struct Registry {
-    /// The process these mappings were made in. A forked child inherits the
-    /// memory but not the record locks, so it starts with an empty registry.
-    pid: u32,
+    /// The fork epoch these mappings were made in. A forked child must not
+    /// use its parent's descriptors (see `forks`), so it starts afresh.
+    epoch: u32,
     by_id: HashMap<shm::ObjectId, Weak<Mapping>>,
 }
 
@@ -26,10 +26,10 @@ pub struct Locked(MutexGuard<'static, Option<Registry>>);
 
 pub fn lock() -> Locked {
     let mut guard = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
-    let pid = std::process::id();
-    if guard.as_ref().is_none_or(|r| r.pid != pid) {
+    let epoch = crate::forks::epoch();
+    if guard.as_ref().is_none_or(|r| r.epoch != epoch) {
         *guard = Some(Registry {
-            pid,
+            epoch,
             by_id: HashMap::new(),
         });
     }

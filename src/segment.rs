@@ -5,23 +5,27 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::failpoints::fail_point;
 use crate::layout::{self, FLAG_PERSISTENT, MAGIC};
 use crate::mapping::{self, Found, Geometry, Mapping};
 use crate::name::Name;
 use crate::registry::{self, Locked};
-use crate::sync::{record_lock, robust_mutex};
+use crate::sync::record_lock::{self, OWNER_BYTE};
 use crate::value::{self, Snapshot};
 use crate::{events, shm};
 
-/// How a segment is created. `Default` gives capacity 128, mode 0600.
+/// How a segment is created. `Default` gives capacity 128, mode 0600,
+/// history 1 (only the current value is kept).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Options {
     pub capacity: u64,
     pub mode: u32,
     pub persistent: bool,
+    /// Values kept readable, 1..=65536.
+    pub history: u32,
 }
 
 impl Default for Options {
@@ -30,6 +34,7 @@ impl Default for Options {
             capacity: layout::DEFAULT_CAPACITY,
             mode: 0o600,
             persistent: false,
+            history: 1,
         }
     }
 }
@@ -52,7 +57,31 @@ impl Options {
                 format!("mode {:#o} has bits outside 0777", self.mode),
             ));
         }
-        Ok(())
+        if self.history == 0 || self.history > layout::MAX_HISTORY {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "history {} is outside 1..={}",
+                    self.history,
+                    layout::MAX_HISTORY
+                ),
+            ));
+        }
+        self.geometry().map(drop)
+    }
+
+    fn geometry(&self) -> Result<Geometry> {
+        Geometry::new(self.capacity, self.history).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "capacity {} with history {} makes a segment over {} GiB",
+                    self.capacity,
+                    self.history,
+                    layout::MAX_TOTAL >> 30
+                ),
+            )
+        })
     }
 }
 
@@ -76,6 +105,8 @@ pub struct Info {
     pub mapping_size: u64,
     /// Times a writer died holding the writer lock and the next one recovered it.
     pub lock_recoveries: u32,
+    /// Values kept readable.
+    pub history: u32,
 }
 
 /// A handle to a segment. Handles of one process share one mapping.
@@ -127,8 +158,8 @@ impl Segment {
     /// still being initialised (`NotReady` after that).
     pub fn attach_within(name: &str, ready_timeout: Duration) -> Result<Segment> {
         let name = Name::new(name)?;
-        let mut registry = registry::lock();
-        if let Some(map) = registry.find_name(&name) {
+        let deadline = Instant::now() + ready_timeout;
+        if let Some(map) = registry::lock().find_name(&name) {
             map.not_destroyed()?;
             return Ok(Segment::handle(map, false));
         }
@@ -137,8 +168,17 @@ impl Segment {
             Err(e) if e.kind() == ErrorKind::Permission => (shm::open(&name, false)?, false),
             Err(e) => return Err(e),
         };
+        // Waiting for readiness takes no process-wide lock: other names'
+        // creates and attaches go on meanwhile.
         let geometry = mapping::wait_until_ready(&fd, &name, ready_timeout)?;
-        let map = map_or_reuse(&mut registry, name, fd, geometry, writable)?;
+        let map = map_or_reuse(
+            &mut registry::lock(),
+            name,
+            fd,
+            geometry,
+            writable,
+            deadline,
+        )?;
         map.not_destroyed()?;
         Ok(Segment::handle(map, false))
     }
@@ -158,6 +198,11 @@ impl Segment {
 
     pub fn capacity(&self) -> u64 {
         self.map.geometry().capacity
+    }
+
+    /// Values the segment keeps readable.
+    pub fn history(&self) -> u32 {
+        self.map.geometry().history
     }
 
     pub fn is_owner(&self) -> bool {
@@ -239,13 +284,13 @@ impl Segment {
         let header = map.header();
         let destroyed = map.is_destroyed();
         let (length, version) = if destroyed {
-            let word = header.published.current.load(Ordering::Acquire);
-            (0, layout::published_version(word))
+            (0, header.published.current.load(Ordering::Acquire))
         } else {
             let s = value::read(map, None)?;
             (s.len as u64, s.version)
         };
         let (owner_alive, owner_pid) = map.owner()?;
+        map.this_process()?;
         let st = shm::fstat(map.fd().as_fd(), map.name())?;
         Ok(Info {
             capacity: map.geometry().capacity,
@@ -263,6 +308,7 @@ impl Segment {
             layout_version: header.identity.layout_version,
             created_unix_ns: header.identity.created_unix_ns,
             mapping_size: map.geometry().total,
+            history: map.geometry().history,
             lock_recoveries: header.identity.lock_recoveries.load(Ordering::Relaxed),
         })
     }
@@ -283,6 +329,7 @@ impl Segment {
                 .state
                 .store(layout::STATE_DESTROYED, Ordering::Release);
             events::mark_destroyed(map);
+            fail_point!("destroy.marked");
             if shm::identity_of(map.name()) == Some(map.id()) {
                 result = match shm::unlink(map.name()) {
                     Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
@@ -291,7 +338,7 @@ impl Segment {
             }
         }
         map.set_owned(false);
-        record_lock::unlock(map.fd().as_fd(), record_lock::OWNER_BYTE)?;
+        record_lock::unlock(map.fd().as_fd(), OWNER_BYTE)?;
         result
     }
 }
@@ -307,13 +354,14 @@ fn map_or_reuse(
     fd: OwnedFd,
     geometry: Geometry,
     writable: bool,
+    deadline: Instant,
 ) -> Result<Arc<Mapping>> {
     let st = shm::fstat(fd.as_fd(), &name)?;
     if let Some(existing) = registry.find(shm::object_id(&st)) {
-        existing.keep_spare_fd(fd);
+        // Closing `fd` drops nothing: it holds no lock.
         return Ok(existing);
     }
-    Ok(registry.insert(Mapping::new(name, fd, geometry, writable)?))
+    Ok(registry.insert(Mapping::new(name, fd, geometry, writable, deadline)?))
 }
 
 /// The object was just made by us (O_EXCL): lock it, size it, fill it in,
@@ -326,7 +374,7 @@ fn create_fresh(
     options: &Options,
 ) -> Result<Option<Segment>> {
     let name = name.clone();
-    if !record_lock::try_lock(fd.as_fd(), record_lock::OWNER_BYTE, true)? {
+    if !record_lock::try_lock(fd.as_fd(), OWNER_BYTE, true)? {
         return Err(Error::new(
             ErrorKind::Exists,
             format!(
@@ -341,25 +389,32 @@ fn create_fresh(
     // succeed on a segment no one can attach to, so check that the name
     // still leads here now that we hold the lock (a taker removes only what
     // it has locked, so the answer cannot change after this).
-    let st = shm::fstat(fd.as_fd(), &name)?;
-    if shm::identity_of(&name) != Some(shm::object_id(&st)) {
+    if !still_named(&fd, &name)? {
         return Ok(None);
     }
-    let geometry = Geometry::for_capacity(options.capacity);
+    let geometry = options.geometry()?;
     if let Err(e) = shm::reserve(fd.as_fd(), geometry.total, &name) {
         let _ = shm::unlink(&name);
         return Err(e);
     }
-    let map = match Mapping::new(name.clone(), fd, geometry, true) {
+    fail_point!("create.reserved");
+    let deadline = Instant::now() + mapping::READY_TIMEOUT;
+    let map = match Mapping::new(name.clone(), fd, geometry, true, deadline) {
         Ok(map) => map,
         Err(e) => {
             let _ = shm::unlink(&name);
             return Err(e);
         }
     };
-    initialise(&map, options)?;
+    initialise(&map, options);
     map.set_owned(true);
     Ok(Some(Segment::handle(registry.insert(map), true)))
+}
+
+/// Whether `name` leads to the object `fd` has open.
+fn still_named(fd: &OwnedFd, name: &Name) -> Result<bool> {
+    let st = shm::fstat(fd.as_fd(), name)?;
+    Ok(shm::identity_of(name) == Some(shm::object_id(&st)))
 }
 
 /// Writes a fresh header and sync state, then publishes the segment. The
@@ -367,7 +422,9 @@ fn create_fresh(
 /// object for a segment being created (state INITIALISING: it waits, and
 /// `init_instance` takes a dead creation over) rather than a foreign object;
 /// no other field is trusted until the state, stored last, says READY.
-fn initialise(map: &Mapping, options: &Options) -> Result<()> {
+/// The lock word and the registration counter start at 0, as the new
+/// object's bytes are.
+fn initialise(map: &Mapping, options: &Options) {
     let geometry = map.geometry();
     let header = map.header() as *const layout::Header as *mut layout::Header;
     // SAFETY: the object is new and locked by us; no other process reads
@@ -380,10 +437,10 @@ fn initialise(map: &Mapping, options: &Options) -> Result<()> {
         id.capacity = geometry.capacity;
         id.total_size = geometry.total;
         id.slot_stride = geometry.stride;
+        id.history = geometry.history;
         id.created_unix_ns = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);
-        robust_mutex::init(map.mutex())?;
     }
     set_owner_fields(map, options);
     value::init_empty(map);
@@ -392,7 +449,6 @@ fn initialise(map: &Mapping, options: &Options) -> Result<()> {
         .identity
         .state
         .store(layout::STATE_READY, Ordering::Release);
-    Ok(())
 }
 
 fn set_owner_fields(map: &Mapping, options: &Options) {
@@ -408,51 +464,52 @@ fn set_owner_fields(map: &Mapping, options: &Options) {
 }
 
 /// The name exists. If its owner is dead, become the owner: in place when
-/// the capacity matches (the value survives), else by removing the old
-/// object (its attachers see DESTROYED) so the caller creates it afresh
-/// (`Ok(None)`).
+/// capacity and history match (the kept values survive), else by removing
+/// the old object (its attachers see DESTROYED) so the caller creates it
+/// afresh (`Ok(None)`). `Ok(None)` too when the name stopped leading to the
+/// object this call locked: the caller starts again with what it names now.
 fn take_over(registry: &mut Locked, name: &Name, options: &Options) -> Result<Option<Segment>> {
-    let source = match registry.find_name(name) {
-        Some(map) if map.owned() => {
-            return Err(Error::new(
-                ErrorKind::Exists,
-                format!("segment {} is already owned by this process", name.as_str()),
-            ))
-        }
-        Some(map) if !map.writable() => return Err(refuse_read_only(map.fd(), name)),
-        Some(map) => Source::Mapped(map),
-        None => match shm::open(name, true) {
-            Ok(fd) => Source::Opened(fd),
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(e) if e.kind() == ErrorKind::Permission => {
-                return Err(match shm::open(name, false) {
-                    Ok(fd) => refuse_read_only(&fd, name),
-                    Err(_) => e,
-                })
-            }
-            Err(e) => return Err(e),
-        },
+    let source = match Source::find(registry, name)? {
+        Some(source) => source,
+        None => return Ok(None),
     };
     let fd = source.fd();
-    if !record_lock::try_lock(fd.as_fd(), record_lock::OWNER_BYTE, true)? {
-        return Err(owner_alive(fd, name));
+    if record_lock::held_by_other(fd.as_fd(), OWNER_BYTE)? {
+        return Err(owner_alive(name));
     }
-    let release = |fd: &OwnedFd| record_lock::unlock(fd.as_fd(), record_lock::OWNER_BYTE);
+    fail_point!("takeover.stale");
+    if !record_lock::try_lock(fd.as_fd(), OWNER_BYTE, true)? {
+        return Err(owner_alive(name));
+    }
+    let release = |fd: &OwnedFd| record_lock::unlock(fd.as_fd(), OWNER_BYTE);
+    // Between opening and locking, the name may have been removed and made
+    // anew, with an owner of its own: owning the old object would make two.
+    match still_named(fd, name) {
+        Ok(true) => {}
+        other => {
+            release(fd)?;
+            return other.map(|_| None);
+        }
+    }
     let found = mapping::inspect(fd, name);
+    let deadline = Instant::now() + mapping::READY_TIMEOUT;
     match found {
-        Ok(Found::Ready(geometry)) if geometry.capacity == options.capacity => {
+        Ok(Found::Ready(geometry))
+            if geometry.capacity == options.capacity && geometry.history == options.history =>
+        {
             if let Err(e) = set_mode(fd, name, options.mode) {
                 release(fd)?;
                 return Err(e);
             }
             let mapped_here = matches!(source, Source::Mapped(_));
-            let map = source.into_mapping(registry, name, geometry)?;
+            let map = source.into_mapping(registry, name, geometry, deadline)?;
             take_over_in_place(&map, options, !mapped_here)?;
             Ok(Some(Segment::handle(map, true)))
         }
         Ok(Found::Ready(geometry) | Found::Destroyed(geometry)) => {
             // Other processes may map the old object: tell them it is gone.
-            let old = source.into_mapping(registry, name, geometry)?;
+            let old = source.into_mapping(registry, name, geometry, deadline)?;
+            fail_point!("takeover.owned");
             old.header()
                 .identity
                 .state
@@ -486,25 +543,18 @@ fn take_over(registry: &mut Locked, name: &Name, options: &Options) -> Result<Op
     }
 }
 
-fn owner_alive(fd: &OwnedFd, name: &Name) -> Error {
-    let pid = record_lock::holder(fd.as_fd(), record_lock::OWNER_BYTE)
-        .ok()
-        .flatten()
-        .map_or_else(|| "unknown".to_string(), |p| p.to_string());
+fn owner_alive(name: &Name) -> Error {
     Error::new(
         ErrorKind::Exists,
-        format!(
-            "segment {} exists and its owner (pid {pid}) is alive",
-            name.as_str()
-        ),
+        format!("segment {} exists and its owner is alive", name.as_str()),
     )
 }
 
 /// This process may only read the object: `Exists` if it has a live owner
 /// anyway, else `Permission` (taking it over needs write access).
 fn refuse_read_only(fd: &OwnedFd, name: &Name) -> Error {
-    match record_lock::holder(fd.as_fd(), record_lock::OWNER_BYTE) {
-        Ok(Some(_)) => owner_alive(fd, name),
+    match record_lock::held_by_other(fd.as_fd(), OWNER_BYTE) {
+        Ok(true) => owner_alive(name),
         _ => Error::new(
             ErrorKind::Permission,
             format!(
@@ -522,6 +572,35 @@ enum Source {
 }
 
 impl Source {
+    /// What the name leads to now; None if it leads nowhere.
+    fn find(registry: &mut Locked, name: &Name) -> Result<Option<Source>> {
+        let fd = match shm::open(name, true) {
+            Ok(fd) => fd,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == ErrorKind::Permission => {
+                return Err(match shm::open(name, false) {
+                    Ok(fd) => refuse_read_only(&fd, name),
+                    Err(_) => e,
+                })
+            }
+            Err(e) => return Err(e),
+        };
+        // The object we opened, not the one the name led to a moment ago:
+        // our locks must go on the description our mapping holds.
+        let st = shm::fstat(fd.as_fd(), name)?;
+        Ok(Some(match registry.find(shm::object_id(&st)) {
+            Some(map) if map.owned() => {
+                return Err(Error::new(
+                    ErrorKind::Exists,
+                    format!("segment {} is already owned by this process", name.as_str()),
+                ))
+            }
+            Some(map) if !map.writable() => return Err(refuse_read_only(map.fd(), name)),
+            Some(map) => Source::Mapped(map),
+            None => Source::Opened(fd),
+        }))
+    }
+
     fn fd(&self) -> &OwnedFd {
         match self {
             Source::Mapped(map) => map.fd(),
@@ -534,27 +613,43 @@ impl Source {
         registry: &mut Locked,
         name: &Name,
         geometry: Geometry,
+        deadline: Instant,
     ) -> Result<Arc<Mapping>> {
         match self {
             Source::Mapped(map) => Ok(map),
-            Source::Opened(fd) => map_or_reuse(registry, name.clone(), fd, geometry, true),
+            Source::Opened(fd) => {
+                Ok(registry.insert(Mapping::new(name.clone(), fd, geometry, true, deadline)?))
+            }
         }
     }
 }
 
-/// Resets what a dead owner may have left, when it is safe to.
+/// Resets what a dead owner's segment may have left, when it is safe to:
+/// only while this mapping holds the attach byte exclusively — no other
+/// mapping exists anywhere, and none can start until it is shared again —
+/// and no other handle of this process existed. Never "check, then reset":
+/// an attacher arriving in between would have its counts reset under it.
 fn take_over_in_place(map: &Mapping, options: &Options, first_mapping_here: bool) -> Result<()> {
     set_owner_fields(map, options);
-    let others = record_lock::holder(map.fd().as_fd(), record_lock::ATTACH_BYTE)?.is_some();
-    if first_mapping_here && !others {
-        // No other process maps the segment and no other handle of ours
-        // existed, so no one holds or waits on the lock and every counted
-        // waiter is dead: start both afresh.
-        // SAFETY: no thread anywhere can be using the mutex (see above).
-        unsafe { robust_mutex::init(map.mutex())? };
-        let events = &map.header().events;
-        events.sleepers.store(0, Ordering::SeqCst);
-        events.waiters.store(0, Ordering::SeqCst);
+    let alone = first_mapping_here && map.claim_alone()?;
+    fail_point!("takeover.owned");
+    if alone {
+        // Every counted waiter and every registered writer is dead, so the
+        // counts and registrations start afresh (no live process can hold
+        // a registration a new one might reuse), and a dead writer's hold
+        // on the lock is released (and counted).
+        let header = map.header();
+        header.events.sleepers.store(0, Ordering::SeqCst);
+        header.events.waiters.store(0, Ordering::SeqCst);
+        if header.lock.word.swap(0, Ordering::SeqCst) != 0 {
+            header
+                .identity
+                .lock_recoveries
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        header.lock.next_registration.store(1, Ordering::SeqCst);
+        value::repair(map);
+        map.share_attach()?;
     }
     map.set_owned(true);
     Ok(())

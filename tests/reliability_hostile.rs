@@ -38,12 +38,14 @@ const STATE: usize = 48;
 const FLAGS: usize = 52;
 const OWNER_PID: usize = 56;
 const RECOVERIES: usize = 60;
-const MUTEX: usize = 64;
-const SEQ: usize = 128;
-const SLEEPERS: usize = 136;
-const WAITERS: usize = 140;
-const PUBLISHED: usize = 192;
-const SLOT0: usize = 256;
+const HISTORY: usize = 64;
+const LOCK_WORD: usize = 128;
+const NEXT_REGISTRATION: usize = 132;
+const SEQ: usize = 192;
+const SLEEPERS: usize = 200;
+const WAITERS: usize = 204;
+const PUBLISHED: usize = 256;
+const SLOT0: usize = 320;
 
 /// What init_instance should do with an object.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -297,7 +299,7 @@ fn a_valid_header_with_each_field_corrupted() {
         Init::TakeOverKeeping,
     )];
     cases.push(case("magic", with(&|b| b[7] = b'X'), INCOMPATIBLE, refuse));
-    for v in [0u32, 2, u32::MAX] {
+    for v in [0u32, 1, 3, u32::MAX] {
         cases.push(case(
             format!("layout_version={v}"),
             with(&|b| put_u32(b, VERSION, v)),
@@ -305,7 +307,7 @@ fn a_valid_header_with_each_field_corrupted() {
             refuse,
         ));
     }
-    for v in [0u32, 64, 512, u32::MAX] {
+    for v in [0u32, 64, 256, 512, u32::MAX] {
         cases.push(case(
             format!("header_size={v}"),
             with(&|b| put_u32(b, HEADER_SIZE, v)),
@@ -386,9 +388,35 @@ fn a_valid_header_with_each_field_corrupted() {
         Init::TakeOverKeeping,
     ));
     // The sync words: a new owner with no other process attached resets them.
+    for v in [0u32, 65537, u32::MAX] {
+        cases.push(case(
+            format!("history={v}"),
+            with(&|b| put_u32(b, HISTORY, v)),
+            INCOMPATIBLE,
+            refuse,
+        ));
+    }
     cases.push(case(
-        "writer mutex all 0xff",
-        with(&|b| b[MUTEX..MUTEX + 64].fill(0xff)),
+        "history=3 (sizes then disagree)",
+        with(&|b| put_u32(b, HISTORY, 3)),
+        INCOMPATIBLE,
+        refuse,
+    ));
+    cases.push(case(
+        "writer lock line all 0xff",
+        with(&|b| b[LOCK_WORD..LOCK_WORD + 64].fill(0xff)),
+        OK,
+        Init::TakeOverKeeping,
+    ));
+    cases.push(case(
+        "lock word held by registration 12345",
+        with(&|b| put_u32(b, LOCK_WORD, 12345)),
+        OK,
+        Init::TakeOverKeeping,
+    ));
+    cases.push(case(
+        "next_registration=MAX",
+        with(&|b| put_u32(b, NEXT_REGISTRATION, u32::MAX)),
         OK,
         Init::TakeOverKeeping,
     ));
@@ -433,8 +461,11 @@ fn a_valid_header_with_each_field_corrupted() {
         OK,
         Init::TakeOverRepairable,
     ));
+    // A published version no slot holds: reads refuse it within their time
+    // bound, and a new owner alone with the segment publishes the newest
+    // value a slot does hold.
     cases.push(case(
-        "published word=MAX",
+        "published version=MAX",
         with(&|b| put_u64(b, PUBLISHED, u64::MAX)),
         OK,
         Init::TakeOverKeeping,

@@ -11,8 +11,8 @@ use reliability_support::{report, shm_path, unique, wait_until, within, Cleanup}
 use shmiface::{ErrorKind, Options, Segment};
 
 /// Offsets in the events line (src/layout.rs): seq (u64), sleepers (u32).
-const EVENTS_SEQ: u64 = 128;
-const EVENTS_SLEEPERS: u64 = 136;
+const EVENTS_SEQ: u64 = 192;
+const EVENTS_SLEEPERS: u64 = 200;
 
 fn raw_u64(file: &std::fs::File, offset: u64) -> u64 {
     let mut b = [0u8; 8];

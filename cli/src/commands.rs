@@ -185,6 +185,7 @@ pub fn create(name: &str, capacity: Option<u64>, mode: Option<u32>, persistent: 
         capacity: capacity.unwrap_or(defaults.capacity),
         mode: mode.unwrap_or(defaults.mode),
         persistent,
+        ..defaults
     };
     let seg = Segment::create(name, &options).map_err(|e| Failure::new(name, e))?;
     let info = seg.info().map_err(|e| Failure::new(name, e))?;
@@ -245,6 +246,7 @@ pub fn gc(dry_run: bool, include_persistent: bool) -> Outcome {
                     capacity: info.capacity,
                     mode: info.mode & 0o777,
                     persistent: false,
+                    history: info.history,
                 };
                 let why = if info.destroyed {
                     "destroyed by its owner".to_owned()

@@ -13,6 +13,9 @@ use crate::error::{set_last_error, Error, ErrorKind, Result};
 // the failure handling lives out of line in `failed`.
 #[inline(always)]
 pub fn guard(function: &str, body: impl FnOnce() -> Result<()>) -> shmiface_status {
+    // A test build whose crash points are misconfigured fails every call.
+    #[cfg(feature = "failpoints")]
+    let body = || crate::failpoints::check().and_then(|()| body());
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => SHMIFACE_OK,
         outcome => failed(function, outcome),

@@ -40,6 +40,7 @@ fn options_from(raw: Option<&shmiface_options>) -> Result<Options> {
             raw.mode
         },
         persistent: raw.flags & SHMIFACE_PERSISTENT != 0,
+        history: defaults.history,
     })
 }
 

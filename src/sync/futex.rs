@@ -44,23 +44,32 @@ pub unsafe fn wait(word: *const AtomicU32, expected: u32, timeout: Option<Durati
     }
 }
 
-/// Wakes every thread, in any process, sleeping on `word`.
+/// Wakes up to `n` threads, in any process, sleeping on `word`.
 ///
 /// # Safety
 /// `word` must point to a valid, 4-byte aligned u32.
-pub unsafe fn wake_all(word: *const AtomicU32) {
+pub unsafe fn wake(word: *const AtomicU32, n: i32) {
     // SAFETY: the caller guarantees `word` is valid; FUTEX_WAKE never writes it.
     unsafe {
         libc::syscall(
             libc::SYS_futex,
             word,
             libc::FUTEX_WAKE,
-            i32::MAX,
+            n,
             std::ptr::null::<libc::timespec>(),
             std::ptr::null::<u32>(),
             0u32,
         );
     }
+}
+
+/// Wakes every thread, in any process, sleeping on `word`.
+///
+/// # Safety
+/// `word` must point to a valid, 4-byte aligned u32.
+pub unsafe fn wake_all(word: *const AtomicU32) {
+    // SAFETY: per the caller.
+    unsafe { wake(word, i32::MAX) }
 }
 
 #[cfg(test)]

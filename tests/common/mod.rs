@@ -57,6 +57,11 @@ pub struct Child {
 /// Starts this test binary again as `role` with `args`; the test named
 /// `child_entry` in the calling test file runs the role.
 pub fn spawn_role(role: &str, args: &[&str]) -> Child {
+    spawn_role_env(role, args, &[])
+}
+
+/// As [`spawn_role`], with extra environment variables (crash points).
+pub fn spawn_role_env(role: &str, args: &[&str], env: &[(&str, &str)]) -> Child {
     let mut spec = role.to_owned();
     for a in args {
         spec.push('\u{1f}');
@@ -65,6 +70,7 @@ pub fn spawn_role(role: &str, args: &[&str]) -> Child {
     let mut inner = Command::new(std::env::current_exe().unwrap())
         .args(["child_entry", "--exact", "--nocapture", "--test-threads=1"])
         .env(ROLE_ENV, spec)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stdin(Stdio::null())
         .spawn()
@@ -99,6 +105,45 @@ impl Child {
     pub fn kill(&mut self) {
         let _ = self.inner.kill();
         let _ = self.inner.wait();
+    }
+
+    /// Waits for the child to end; the signal that ended it, if one did.
+    pub fn end_signal(&mut self) -> Option<i32> {
+        use std::os::unix::process::ExitStatusExt;
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.inner.try_wait().unwrap() {
+                return status.signal();
+            }
+            if start.elapsed() > HANG {
+                self.kill();
+                panic!("child {} hung", self.pid());
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Waits until one of the child's threads sleeps in a crash point's
+    /// `sleep(MS)` (the kernel's nanosleep), so the test acts while the
+    /// child is exactly at that step.
+    pub fn wait_until_paused(&self) {
+        let start = Instant::now();
+        let tasks = format!("/proc/{}/task", self.pid());
+        loop {
+            let paused = std::fs::read_dir(&tasks)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|t| {
+                    std::fs::read_to_string(t.path().join("wchan"))
+                        .is_ok_and(|w| w.contains("nanosleep"))
+                });
+            if paused {
+                return;
+            }
+            assert!(start.elapsed() < HANG, "child {} never paused", self.pid());
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// Waits for the exit code, killing the child (and failing) after the hang guard.

@@ -1,8 +1,7 @@
 /* Owner death at every stage, and the races of a half-finished creation,
  * made exact instead of left to chance.
  *
- * This program defines fcntl, ftruncate, posix_fallocate, mmap and the
- * pthread mutex calls itself, so the library's calls to them land here
+ * This program defines fcntl, ftruncate, posix_fallocate and mmap itself, so the library's calls to them land here
  * first (symbol interposition) and then go on to glibc's. A test "arms" a
  * stage; when the library reaches it, the hook either kills the process
  * (SIGKILL: an owner dying at exactly that point), or starts another
@@ -13,9 +12,10 @@
  *   BEFORE_SIZE     locked, still 0 bytes
  *   BEFORE_RESERVE  sized, pages not reserved
  *   BEFORE_MAP      reserved, not mapped
- *   MID_INIT        the header is being written (robust mutex initialised)
- *   WRITING_LOCKED  inside a set, holding the writer lock, nothing copied
- *   WRITING_PUBLISHED  inside a set, the new value published, lock still held
+ *
+ * The later steps (a creator that reserved and has not published, a
+ * writer killed at each step of a set) have crash points of their own in
+ * the library's test build: tests/crash_points.rs puts processes there.
  *
  * Usage: owner_stages            run every test
  *        owner_stages take NAME  (helper) init_instance, report, then wait to be killed
@@ -39,14 +39,10 @@ enum stage {
     BEFORE_LOCK,
     BEFORE_SIZE,
     BEFORE_RESERVE,
-    BEFORE_MAP,
-    MID_INIT,
-    WRITING_LOCKED,
-    WRITING_PUBLISHED
+    BEFORE_MAP
 };
 static const char *const STAGE_NAMES[] = {"none", "before-lock", "before-size", "before-reserve",
-                                          "before-map", "mid-init", "writing-locked",
-                                          "writing-published"};
+                                          "before-map"};
 enum action { DIE, RACE_TAKER, RACE_ATTACHER };
 
 static volatile int armed_stage = NONE;
@@ -122,7 +118,7 @@ int fcntl(int fd, int cmd, ...) {
     va_start(ap, cmd);
     void *arg = va_arg(ap, void *);
     va_end(ap);
-    if (cmd == F_SETLK && arg) {
+    if (cmd == F_OFD_SETLK && arg) {
         const struct flock *fl = arg;
         if (fl->l_type == F_WRLCK && fl->l_start == 0) fire(BEFORE_LOCK);
     }
@@ -145,25 +141,6 @@ void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
     REAL(mmap);
     if (fd >= 0 && (flags & MAP_SHARED)) fire(BEFORE_MAP);
     return real_mmap(addr, length, prot, flags, fd, offset);
-}
-
-int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr) {
-    REAL(pthread_mutex_init);
-    fire(MID_INIT);
-    return real_pthread_mutex_init(m, attr);
-}
-
-int pthread_mutex_lock(pthread_mutex_t *m) {
-    REAL(pthread_mutex_lock);
-    int rc = real_pthread_mutex_lock(m);
-    fire(WRITING_LOCKED);
-    return rc;
-}
-
-int pthread_mutex_unlock(pthread_mutex_t *m) {
-    REAL(pthread_mutex_unlock);
-    fire(WRITING_PUBLISHED);
-    return real_pthread_mutex_unlock(m);
 }
 
 /* ---- helpers ---- */
@@ -240,56 +217,6 @@ static int creator_killed_before_lock(void) { return dies_at(BEFORE_LOCK); }
 static int creator_killed_before_size(void) { return dies_at(BEFORE_SIZE); }
 static int creator_killed_before_reserve(void) { return dies_at(BEFORE_RESERVE); }
 static int creator_killed_before_map(void) { return dies_at(BEFORE_MAP); }
-static int creator_killed_mid_init(void) { return dies_at(MID_INIT); }
-
-/* ---- owner death while writing ---- */
-
-static int dies_writing(int stage, const char *expect_value) {
-    const char *name = unique_name(STAGE_NAMES[stage]);
-    pid_t pid = fork();
-    if (pid == 0) {
-        shmiface_segment *seg = NULL;
-        if (shmiface_init_instance(name, NULL, &seg) != SHMIFACE_OK) _exit(2);
-        if (shmiface_set_string(seg, "v1") != SHMIFACE_OK) _exit(3);
-        armed_stage = stage;
-        armed_action = DIE;
-        shmiface_set_string(seg, "v2");
-        _exit(4);
-    }
-    int ws = 0;
-    waitpid(pid, &ws, 0);
-    CHECK(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL);
-    shmiface_segment *seg = NULL, *owner = NULL;
-    CHECK_STATUS(shmiface_get_instance(name, &seg), SHMIFACE_OK);
-    shmiface_info info;
-    CHECK_STATUS(shmiface_get_info(seg, &info), SHMIFACE_OK);
-    CHECK(!info.owner_alive && info.owner_pid == pid && !info.is_owner);
-    CHECK_STATUS(get_value(seg), SHMIFACE_OK);
-    CHECK(strcmp(value, expect_value) == 0);
-    /* The dead owner held the writer lock: the next writer recovers it. */
-    CHECK_STATUS(shmiface_set_string_notify(seg, "v3"), SHMIFACE_OK);
-    CHECK_STATUS(get_value(seg), SHMIFACE_OK);
-    CHECK(strcmp(value, "v3") == 0);
-    /* A new owner takes over in place; the value survives. */
-    CHECK_STATUS(shmiface_init_instance(name, NULL, &owner), SHMIFACE_OK);
-    CHECK_STATUS(shmiface_get_info(owner, &info), SHMIFACE_OK);
-    CHECK(info.is_owner && info.owner_alive && info.owner_pid == getpid());
-    CHECK_STATUS(get_value(owner), SHMIFACE_OK);
-    CHECK(strcmp(value, "v3") == 0);
-    CHECK_STATUS(shmiface_set_string(owner, "v4"), SHMIFACE_OK);
-    CHECK_STATUS(shmiface_destroy(owner), SHMIFACE_OK);
-    CHECK_STATUS(get_value(seg), SHMIFACE_ERR_DESTROYED);
-    CHECK_STATUS(shmiface_destroy(seg), SHMIFACE_OK);
-    CHECK(!test_exists(name));
-    return 0;
-}
-
-static int owner_killed_holding_the_lock_before_copying(void) {
-    return dies_writing(WRITING_LOCKED, "v1");
-}
-static int owner_killed_holding_the_lock_after_publishing(void) {
-    return dies_writing(WRITING_PUBLISHED, "v2");
-}
 
 /* ---- owner death while others wait ---- */
 
@@ -437,7 +364,6 @@ static int attach_during(int stage) {
 
 static int attacher_during_creation_before_lock(void) { return attach_during(BEFORE_LOCK); }
 static int attacher_during_creation_before_reserve(void) { return attach_during(BEFORE_RESERVE); }
-static int attacher_during_creation_mid_init(void) { return attach_during(MID_INIT); }
 
 int main(int argc, char **argv) {
     ssize_t n = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
@@ -451,13 +377,9 @@ int main(int argc, char **argv) {
     RUN_TEST(creator_killed_before_size);
     RUN_TEST(creator_killed_before_reserve);
     RUN_TEST(creator_killed_before_map);
-    RUN_TEST(creator_killed_mid_init);
-    RUN_TEST(owner_killed_holding_the_lock_before_copying);
-    RUN_TEST(owner_killed_holding_the_lock_after_publishing);
     RUN_TEST(owner_killed_while_others_wait);
     RUN_TEST(a_second_creator_racing_the_first_leaves_one_owner);
     RUN_TEST(attacher_during_creation_before_lock);
     RUN_TEST(attacher_during_creation_before_reserve);
-    RUN_TEST(attacher_during_creation_mid_init);
     return TEST_SUMMARY();
 }
