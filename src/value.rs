@@ -212,7 +212,7 @@ unsafe fn store_value(dst: *mut u8, data: &[u8]) {
     #[cfg(not(feature = "failpoints"))]
     // SAFETY: per the caller.
     unsafe {
-        atomic_copy::store(dst, data.as_ptr(), data.len())
+        atomic_copy::store_wide(dst, data.as_ptr(), data.len())
     };
 }
 
