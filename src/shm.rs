@@ -121,7 +121,7 @@ pub struct Map {
 }
 
 // SAFETY: the mapping is plain shared memory; all access to it goes through
-// atomics, the robust mutex, or the seqlock protocol.
+// atomics, the writer lock, or the seqlock protocol.
 unsafe impl Send for Map {}
 // SAFETY: as above.
 unsafe impl Sync for Map {}
