@@ -200,13 +200,13 @@ pub fn write(m: &Mapping, data: &[u8], expected: Option<u64>) -> Result<u64> {
 unsafe fn store_value(dst: *mut u8, data: &[u8]) {
     #[cfg(feature = "failpoints")]
     {
-        let half = data.len() / 2 / 8 * 8;
+        let half = data.len() / 2 / 32 * 32;
         // SAFETY: both halves lie inside the slot; `half` keeps the
-        // second one word-aligned.
+        // second one aligned as the first.
         unsafe {
-            atomic_copy::store(dst, data.as_ptr(), half);
+            atomic_copy::store_wide(dst, data.as_ptr(), half);
             fail_point!("write.copying");
-            atomic_copy::store(dst.add(half), data.as_ptr().add(half), data.len() - half);
+            atomic_copy::store_wide(dst.add(half), data.as_ptr().add(half), data.len() - half);
         }
     }
     #[cfg(not(feature = "failpoints"))]
