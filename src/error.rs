@@ -26,6 +26,9 @@ pub enum ErrorKind {
     NoSpace = 14,
     Os = 15,
     Panic = 16,
+    Overwritten = 17,
+    BadHandle = 18,
+    Busy = 19,
 }
 
 impl ErrorKind {

@@ -68,7 +68,8 @@ pub fn set_spin_ns(ns: u64) {
     SPIN_NS.store(ns.min(UNSET - 1), SeqCst);
 }
 
-fn futex_word(seq: &AtomicU64) -> *const AtomicU32 {
+/// The futex word of a 64-bit counter: its low half.
+pub(crate) fn futex_word(seq: &AtomicU64) -> *const AtomicU32 {
     let base = seq as *const AtomicU64 as *const AtomicU32;
     if cfg!(target_endian = "little") {
         base
@@ -102,8 +103,12 @@ pub fn notify(m: &Mapping) -> Result<()> {
 pub fn mark_destroyed(m: &Mapping) {
     let events = &m.header().events;
     events.seq.fetch_or(SEQ_DESTROYED, SeqCst);
-    // SAFETY: as in `notify`.
-    unsafe { futex::wake_all(futex_word(&events.seq)) };
+    // SAFETY: as in `notify`; readers waiting for a value sleep on the
+    // published version's word.
+    unsafe {
+        futex::wake_all(futex_word(&events.seq));
+        futex::wake_all(futex_word(&m.header().published.current));
+    }
 }
 
 struct Counted<'a>(&'a AtomicU32);
@@ -191,7 +196,7 @@ pub fn wait(m: &Mapping, seen: &mut u64, timeout: Option<Duration>) -> Result<()
 
 /// Spins until `seq` moves away from `from` (true) or the budget or the
 /// deadline runs out (false).
-fn spin_until_changed(
+pub(crate) fn spin_until_changed(
     seq: &AtomicU64,
     from: u64,
     budget_ns: u64,

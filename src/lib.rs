@@ -8,6 +8,7 @@
 //!   every operation of a handle.
 //! - `value`: the slots and seqlock that keep readers lock-free and untorn.
 //! - `events`: notify and wait (futex, bounded spin, no lost wake-ups).
+//! - `loans`: zero-copy writes, a claim on the next slot held between calls.
 //! - `mapping`: one mapped object, its checked geometry, header checks.
 //! - `registry`: the per-process map that gives each object one mapping.
 //! - `layout`: the `#[repr(C)]` bytes of a segment, pinned by assertions.
@@ -28,6 +29,7 @@ pub mod failpoints;
 pub mod ffi;
 mod forks;
 pub mod layout;
+mod loans;
 mod mapping;
 pub mod name;
 mod registry;
@@ -39,7 +41,7 @@ mod value;
 pub use error::{Error, ErrorKind, Result};
 pub use events::{set_spin_ns, spin_ns, DEFAULT_SPIN_NS};
 pub use segment::{unlink, Info, Options, Segment};
-pub use value::Snapshot;
+pub use value::{Borrowed, Snapshot, LATEST};
 
 /// The shared-memory directory segments live in, for tools that list them.
 pub use name::SHM_DIR;

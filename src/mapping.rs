@@ -346,15 +346,29 @@ impl Mapping {
         }
     }
 
-    /// Takes the writer lock, taking it over from a holder whose process died.
+    /// Takes the writer lock, taking it over from a holder whose process
+    /// died. `Busy` if this very thread holds it (an open loan). The guard
+    /// must not outlive the mapping (a loan keeps the mapping with it).
     #[inline]
-    pub fn lock_writer(&self) -> Result<writer_lock::Guard<'_>> {
+    pub fn lock_writer(&self) -> Result<writer_lock::Guard> {
         self.this_process()?;
         let me = match self.registration.load(Ordering::Acquire) {
             0 => self.register()?,
             r => r,
         };
-        let guard = writer_lock::lock(&self.header().lock.word, me, |r| self.registration_alive(r));
+        let header = self.header();
+        // SAFETY: both words live in this mapping, which the caller keeps
+        // alive for the guard's life.
+        let guard = unsafe {
+            writer_lock::lock(
+                &header.lock.word,
+                &*events::futex_word(&header.published.current),
+                me,
+                |r| self.registration_alive(r),
+                || crate::loans::held_here(self),
+            )
+        }
+        .map_err(|_| self.busy_error())?;
         if guard.recovered {
             // The slot protocol needs no repair; counting makes crashes visible.
             self.header()
@@ -363,6 +377,18 @@ impl Mapping {
                 .fetch_add(1, Ordering::Relaxed);
         }
         Ok(guard)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn busy_error(&self) -> Error {
+        Error::new(
+            ErrorKind::Busy,
+            format!(
+                "this thread holds an open loan on {}: publish or discard it first",
+                self.name.as_str()
+            ),
+        )
     }
 
     /// Takes this process's writer registration: a number from the

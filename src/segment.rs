@@ -107,6 +107,8 @@ pub struct Info {
     pub lock_recoveries: u32,
     /// Values kept readable.
     pub history: u32,
+    /// The oldest version still readable; 0 if never set.
+    pub oldest_version: u64,
 }
 
 /// A handle to a segment. Handles of one process share one mapping.
@@ -238,6 +240,58 @@ impl Segment {
         }
     }
 
+    /// The oldest kept value newer than version `after` into `buf` (or, for
+    /// [`crate::LATEST`], the current one), waiting up to `timeout` (None:
+    /// for ever) for a set when there is none. A version more than
+    /// `after + 1` means the values between were overwritten unread.
+    pub fn next_into(
+        &self,
+        after: u64,
+        buf: &mut [u8],
+        timeout: Option<Duration>,
+    ) -> Result<Snapshot> {
+        value::next(&self.map, after, Some(buf), timeout)
+    }
+
+    /// As [`Segment::next_into`], into a new vector.
+    pub fn next(&self, after: u64, timeout: Option<Duration>) -> Result<(Vec<u8>, u64)> {
+        let mut buf = vec![0u8; self.capacity() as usize];
+        let s = self.next_into(after, &mut buf, timeout)?;
+        buf.truncate(s.len);
+        Ok((buf, s.version))
+    }
+
+    /// Chooses a value as [`Segment::next`] does and points at it in shared
+    /// memory instead of copying it. The bytes stay mapped while this
+    /// handle lives; [`Segment::release`] says whether they were
+    /// overwritten while borrowed.
+    pub fn borrow(&self, after: u64, timeout: Option<Duration>) -> Result<value::Borrowed> {
+        value::borrow(&self.map, after, timeout)
+    }
+
+    /// `Overwritten` if the borrowed `version` was overwritten (the bytes
+    /// read through the borrow may be wrong).
+    pub fn release(&self, version: u64) -> Result<()> {
+        value::release(&self.map, version)
+    }
+
+    /// Takes the writer lock and lends the next value's slot (address,
+    /// capacity) to fill in place; [`Segment::publish`] or
+    /// [`Segment::discard`], from this thread, ends the loan.
+    pub fn loan(&self) -> Result<(*mut u8, usize)> {
+        crate::loans::loan(&self.map)
+    }
+
+    /// Publishes the first `len` bytes of this thread's loan.
+    pub fn publish(&self, len: usize, notify: bool) -> Result<u64> {
+        crate::loans::publish(&self.map, len, notify)
+    }
+
+    /// Ends this thread's loan, publishing nothing.
+    pub fn discard(&self) -> Result<()> {
+        crate::loans::discard(&self.map)
+    }
+
     /// Replaces the value; with `notify`, then wakes every waiter. Returns the new version.
     pub fn write(&self, data: &[u8], notify: bool) -> Result<u64> {
         let version = value::write(&self.map, data, None)?;
@@ -309,6 +363,11 @@ impl Segment {
             created_unix_ns: header.identity.created_unix_ns,
             mapping_size: map.geometry().total,
             history: map.geometry().history,
+            oldest_version: if version == 0 {
+                0
+            } else {
+                value::oldest_kept(map, version).max(1)
+            },
             lock_recoveries: header.identity.lock_recoveries.load(Ordering::Relaxed),
         })
     }

@@ -15,9 +15,16 @@ use std::sync::atomic::{fence, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::events;
 use crate::failpoints::fail_point;
 use crate::mapping::Mapping;
-use crate::sync::atomic_copy;
+use crate::sync::{atomic_copy, futex, writer_lock};
+
+/// `next`'s "after" that asks for the current value, without waiting.
+pub const LATEST: u64 = u64::MAX;
+
+/// What `discard` leaves in a slot's version: no version is ever this.
+pub const NO_VERSION: u64 = u64::MAX;
 
 /// A consistent view of the value's length and version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,38 +46,213 @@ const MIN_READ_ATTEMPTS: u32 = 4;
 #[inline]
 pub fn read(m: &Mapping, mut dst: Option<&mut [u8]>) -> Result<Snapshot> {
     m.not_destroyed()?;
-    let capacity = m.geometry().capacity as usize;
     let published = &m.header().published.current;
     let mut retries = Retries::new();
     loop {
         let version = published.load(Ordering::Acquire);
-        let (slot, data) = m.slot(m.slot_of(version));
-        fail_point!("read.picked");
-        let seq = slot.seq.load(Ordering::Acquire);
-        if seq & 1 == 0 && slot.version.load(Ordering::Relaxed) == version {
-            let len = slot.len.load(Ordering::Relaxed);
-            let fits_slot = len <= capacity as u64;
-            let fits_dst = dst.as_ref().is_none_or(|d| len <= d.len() as u64);
-            if let Some(d) = dst.as_deref_mut() {
-                if fits_slot && fits_dst {
-                    // SAFETY: len <= capacity keeps the source inside the slot;
-                    // len <= d.len() keeps the destination inside `d`.
-                    unsafe { atomic_copy::load(d.as_mut_ptr(), data, len as usize) };
-                }
-            }
-            fence(Ordering::Acquire);
-            if slot.seq.load(Ordering::Relaxed) == seq {
-                if !fits_slot {
-                    return Err(corrupted(m, len, capacity));
-                }
-                let len = len as usize;
-                if !fits_dst {
-                    return Err(Error::buffer_too_small(len, dst.map_or(0, |d| d.len())));
-                }
-                return Ok(Snapshot { len, version });
-            }
+        if let Some(s) = read_version(m, version, dst.as_deref_mut())? {
+            return Ok(s);
         }
         retries.again(m)?;
+    }
+}
+
+/// Copies version `version` from its slot, if the slot holds it and no
+/// writer touched it meanwhile (None: read again from a fresh choice).
+#[inline]
+fn read_version(m: &Mapping, version: u64, dst: Option<&mut [u8]>) -> Result<Option<Snapshot>> {
+    let capacity = m.geometry().capacity as usize;
+    let (slot, data) = m.slot(m.slot_of(version));
+    fail_point!("read.picked");
+    let seq = slot.seq.load(Ordering::Acquire);
+    if seq & 1 == 1 || slot.version.load(Ordering::Relaxed) != version {
+        return Ok(None);
+    }
+    let len = slot.len.load(Ordering::Relaxed);
+    let fits_slot = len <= capacity as u64;
+    let fits_dst = dst.as_ref().is_none_or(|d| len <= d.len() as u64);
+    let dst_len = dst.as_ref().map_or(0, |d| d.len());
+    if let Some(d) = dst {
+        if fits_slot && fits_dst {
+            // SAFETY: len <= capacity keeps the source inside the slot;
+            // len <= d.len() keeps the destination inside `d`.
+            unsafe { atomic_copy::load(d.as_mut_ptr(), data, len as usize) };
+        }
+    }
+    fence(Ordering::Acquire);
+    if slot.seq.load(Ordering::Relaxed) != seq {
+        return Ok(None);
+    }
+    if !fits_slot {
+        return Err(corrupted(m, len, capacity));
+    }
+    let len = len as usize;
+    if !fits_dst {
+        return Err(Error::buffer_too_small(len, dst_len));
+    }
+    Ok(Some(Snapshot { len, version }))
+}
+
+/// `next`'s answer to "after": the current value (LATEST), or the oldest
+/// kept value newer than `after`, waiting up to `deadline` (None: for
+/// ever) for one to be set.
+pub fn next(
+    m: &Mapping,
+    after: u64,
+    mut dst: Option<&mut [u8]>,
+    timeout: Option<Duration>,
+) -> Result<Snapshot> {
+    if after == LATEST {
+        return read(m, dst);
+    }
+    let deadline = timeout.map(|t| Instant::now().checked_add(t));
+    let mut retries = Retries::new();
+    loop {
+        let version = match newer(m, after, deadline, timeout)? {
+            Some(v) => v,
+            None => continue,
+        };
+        if let Some(s) = read_version(m, version, dst.as_deref_mut())? {
+            return Ok(s);
+        }
+        retries.again(m)?;
+    }
+}
+
+/// The version `next` reads for `after`, once one exists: the oldest kept
+/// version newer than `after`. Waits for a set when there is none; None
+/// when it woke (the caller asks again).
+fn newer(
+    m: &Mapping,
+    after: u64,
+    deadline: Option<Option<Instant>>,
+    timeout: Option<Duration>,
+) -> Result<Option<u64>> {
+    m.not_destroyed()?;
+    let current = m.header().published.current.load(Ordering::Acquire);
+    if current > after {
+        let oldest = oldest_kept(m, current).max(1);
+        return Ok(Some(after.saturating_add(1).max(oldest)));
+    }
+    // A deadline past what `Instant` can hold is no deadline at all.
+    wait_for_set(m, current, deadline.flatten(), timeout)?;
+    Ok(None)
+}
+
+/// The oldest version still readable when `current` is published (slots
+/// hold `history + 1` versions, one of which the next writer fills).
+pub fn oldest_kept(m: &Mapping, current: u64) -> u64 {
+    current.saturating_sub(u64::from(m.geometry().history) - 1)
+}
+
+/// Blocks until a version other than `current` is published, the segment
+/// is destroyed, or the deadline passes (`Timeout`). Spins first, as a
+/// notification waiter does; sleeps on the published version's low half.
+fn wait_for_set(
+    m: &Mapping,
+    current: u64,
+    deadline: Option<Instant>,
+    timeout: Option<Duration>,
+) -> Result<()> {
+    let published = &m.header().published.current;
+    let remaining = match deadline {
+        None => None,
+        Some(d) => match d.checked_duration_since(Instant::now()) {
+            Some(r) if !r.is_zero() => Some(r),
+            _ => return Err(no_set(m, timeout)),
+        },
+    };
+    let budget = m.spin_hint().budget(events::spin_ns());
+    if events::spin_until_changed(published, current, budget, deadline) {
+        return Ok(());
+    }
+    let word = events::futex_word(published);
+    let slice = if m.writable() {
+        // Tell the writers someone sleeps (see `writer_lock`), then
+        // re-check: either the next release wakes us, or we see its value.
+        writer_lock::await_release(&m.header().lock.word);
+        events::SLEEP_SLICE
+    } else {
+        events::READ_ONLY_POLL
+    };
+    if published.load(Ordering::SeqCst) == current && !m.is_destroyed() {
+        let slice = remaining.map_or(slice, |r| r.min(slice));
+        // SAFETY: the word lives in the mapping, alive for this call.
+        unsafe { futex::wait(word, current as u32, Some(slice)) };
+    }
+    Ok(())
+}
+
+#[cold]
+#[inline(never)]
+fn no_set(m: &Mapping, timeout: Option<Duration>) -> Error {
+    Error::new(
+        ErrorKind::Timeout,
+        format!(
+            "no new value in {} within {} ms",
+            m.name().as_str(),
+            timeout.unwrap_or_default().as_millis()
+        ),
+    )
+}
+
+/// A value read in place: `len` bytes at `data`, in the mapping.
+#[derive(Clone, Copy, Debug)]
+pub struct Borrowed {
+    pub data: *const u8,
+    pub len: usize,
+    pub version: u64,
+}
+
+/// Chooses a value by the rule of [`next`] and points at it instead of
+/// copying it. Nothing is locked: [`release`] says afterwards whether a
+/// writer overwrote it meanwhile.
+pub fn borrow(m: &Mapping, after: u64, timeout: Option<Duration>) -> Result<Borrowed> {
+    let deadline = timeout.map(|t| Instant::now().checked_add(t));
+    let published = &m.header().published.current;
+    let mut retries = Retries::new();
+    loop {
+        let version = if after == LATEST {
+            m.not_destroyed()?;
+            published.load(Ordering::Acquire)
+        } else {
+            match newer(m, after, deadline, timeout)? {
+                Some(v) => v,
+                None => continue,
+            }
+        };
+        // The length and version, checked like a copy.
+        if let Some(s) = read_version(m, version, None)? {
+            let (_, data) = m.slot(m.slot_of(version));
+            return Ok(Borrowed {
+                data,
+                len: s.len,
+                version,
+            });
+        }
+        retries.again(m)?;
+    }
+}
+
+/// Whether a borrowed version is still intact: its slot still holds it
+/// and no writer has begun to overwrite it. Every byte read through the
+/// borrow before this call belonged to that version exactly when it says
+/// so (`Overwritten` otherwise).
+pub fn release(m: &Mapping, version: u64) -> Result<()> {
+    fence(Ordering::Acquire);
+    let (slot, _) = m.slot(m.slot_of(version));
+    let intact = slot.seq.load(Ordering::Relaxed) & 1 == 0
+        && slot.version.load(Ordering::Relaxed) == version;
+    if intact {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::Overwritten,
+            format!(
+                "version {version} of {} was overwritten while it was borrowed",
+                m.name().as_str()
+            ),
+        ))
     }
 }
 
@@ -107,7 +289,7 @@ impl Retries {
 
 #[cold]
 #[inline(never)]
-fn too_large(m: &Mapping, len: usize, capacity: u64) -> Error {
+pub(crate) fn too_large(m: &Mapping, len: usize, capacity: u64) -> Error {
     Error::new(
         ErrorKind::TooLarge,
         format!(
@@ -150,45 +332,92 @@ fn never_stable(m: &Mapping) -> Error {
     )
 }
 
-/// Replaces the value, if `expected` is None or equals the current version.
-/// Returns the new version.
-pub fn write(m: &Mapping, data: &[u8], expected: Option<u64>) -> Result<u64> {
+/// A writer's claim on the slot of the next version, under the writer
+/// lock: its bytes may be filled at `data` (capacity bytes), then
+/// [`finish`] publishes them or [`abandon`] gives them up.
+pub struct Claim {
+    guard: writer_lock::Guard,
+    pub version: u64,
+    slot: usize,
+    odd: u64,
+    pub data: *mut u8,
+}
+
+/// Takes the writer lock and the next version's slot, if `expected` is
+/// None or the current version.
+#[inline]
+pub fn claim(m: &Mapping, expected: Option<u64>) -> Result<Claim> {
     m.writable_or_err("setting the value")?;
-    let capacity = m.geometry().capacity;
-    if data.len() as u64 > capacity {
-        return Err(too_large(m, data.len(), capacity));
-    }
     m.not_destroyed()?;
     let guard = m.lock_writer()?;
     m.not_destroyed()?;
-    let published = &m.header().published.current;
-    let current = published.load(Ordering::Acquire);
+    let current = m.header().published.current.load(Ordering::Acquire);
     if let Some(expected) = expected {
         if expected != current {
             return Err(conflict(expected, current));
         }
     }
     let version = current.checked_add(1).ok_or_else(|| corrupted_version(m))?;
-    let (slot, dst) = m.slot(m.slot_of(version));
+    let slot = m.slot_of(version);
+    let (header, data) = m.slot(slot);
     // An odd sequence here is a writer that died mid-copy: step over it.
-    let before = slot.seq.load(Ordering::Relaxed);
+    let before = header.seq.load(Ordering::Relaxed);
     let odd = if before & 1 == 0 {
         before + 1
     } else {
         before + 2
     };
-    slot.seq.store(odd, Ordering::Relaxed);
+    header.seq.store(odd, Ordering::Relaxed);
     fence(Ordering::Release);
-    // SAFETY: data.len() <= capacity keeps the copy inside the slot.
-    unsafe { store_value(dst, data) };
-    slot.len.store(data.len() as u64, Ordering::Relaxed);
-    slot.version.store(version, Ordering::Relaxed);
-    slot.seq.store(odd + 1, Ordering::Release);
+    Ok(Claim {
+        guard,
+        version,
+        slot,
+        odd,
+        data,
+    })
+}
+
+/// Publishes the first `len` bytes of a claimed slot as the new value,
+/// and releases the lock. Returns the new version.
+#[inline]
+pub fn finish(m: &Mapping, claim: Claim, len: usize) -> u64 {
+    let (slot, _) = m.slot(claim.slot);
+    slot.len.store(len as u64, Ordering::Relaxed);
+    slot.version.store(claim.version, Ordering::Relaxed);
+    slot.seq.store(claim.odd + 1, Ordering::Release);
     fail_point!("write.copied");
-    published.store(version, Ordering::Release);
+    m.header()
+        .published
+        .current
+        .store(claim.version, Ordering::Release);
     fail_point!("write.published");
-    drop(guard);
-    Ok(version)
+    drop(claim.guard);
+    claim.version
+}
+
+/// Gives a claimed slot up: it holds no version any more (its old one was
+/// already past the kept history), and nothing is published.
+pub fn abandon(m: &Mapping, claim: Claim) {
+    let (slot, _) = m.slot(claim.slot);
+    slot.version.store(NO_VERSION, Ordering::Relaxed);
+    slot.seq.store(claim.odd + 1, Ordering::Release);
+    drop(claim.guard);
+}
+
+/// Replaces the value, if `expected` is None or equals the current version.
+/// Returns the new version.
+#[inline]
+pub fn write(m: &Mapping, data: &[u8], expected: Option<u64>) -> Result<u64> {
+    let capacity = m.geometry().capacity;
+    if data.len() as u64 > capacity {
+        m.writable_or_err("setting the value")?;
+        return Err(too_large(m, data.len(), capacity));
+    }
+    let claim = claim(m, expected)?;
+    // SAFETY: data.len() <= capacity keeps the copy inside the slot.
+    unsafe { store_value(claim.data, data) };
+    Ok(finish(m, claim, data.len()))
 }
 
 /// Copies a new value into its slot (in two halves in a test build, so a
@@ -240,7 +469,7 @@ pub fn repair(m: &Mapping) {
         let version = slot.version.load(Ordering::Relaxed);
         let complete = slot.seq.load(Ordering::Relaxed) & 1 == 0
             && slot.len.load(Ordering::Relaxed) <= m.geometry().capacity;
-        (complete && m.slot_of(version) == index).then_some(version)
+        (complete && version != NO_VERSION && m.slot_of(version) == index).then_some(version)
     };
     let current = published.load(Ordering::Relaxed);
     if holds(m.slot_of(current)) == Some(current) {
