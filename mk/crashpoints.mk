@@ -18,7 +18,7 @@ test-crash-points: lib check-failpoints-absent
 	$(CARGO) clippy --locked -p shmiface --all-targets --features failpoints \
 		--target-dir $(FP_TARGET) -- -D warnings
 	SHMIFACE_CHECK_HEADER=1 timeout --kill-after=10 900 $(CARGO) test --release --locked \
-		--features failpoints --target-dir $(FP_TARGET) -p shmiface --test crash_points \
+		--features failpoints --target-dir $(FP_TARGET) -p shmiface --test crash_points --test crash_points_streams \
 		-- --test-threads=2
 
 # Zero cost when off: the release library exports exactly the symbols of

@@ -62,6 +62,30 @@ fn run_role(role: &str, args: &[String]) -> i32 {
             say("done");
             std::process::exit(0);
         }
+        // Follows the stream until version `last`; says when it is at `mark`.
+        "follower" => {
+            let seg = Segment::attach(name).unwrap();
+            let mark: u64 = args[1].parse().unwrap();
+            let last: u64 = args[2].parse().unwrap();
+            let (mut after, mut got, mut lost) = (0u64, 0u64, 0u64);
+            let mut buf = vec![0u8; CAP];
+            say("following");
+            while after < last {
+                let s = seg
+                    .next_into(after, &mut buf, Some(Duration::from_secs(60)))
+                    .unwrap();
+                check_pattern(&buf[..s.len], CAP).unwrap();
+                assert_eq!(counter_of(&buf[..s.len]), s.version);
+                lost += s.version - after - 1;
+                got += 1;
+                after = s.version;
+                if after == mark {
+                    say(format!("at {mark}"));
+                }
+            }
+            say(format!("got {got} lost {lost}"));
+            0
+        }
         other => panic!("unknown role {other}"),
     }
 }
@@ -278,4 +302,41 @@ fn history_and_size_limits_are_checked() {
         assert_eq!(e, Some(ErrorKind::InvalidArgument), "history {history}");
     }
     assert!(!std::path::Path::new("/dev/shm").join(&name).exists());
+}
+
+/// A consumer stopped (SIGSTOP) while `history + 1000` values are set
+/// resumes, reports exactly 1000 lost, and reads the kept rest in order;
+/// another consumer killed meanwhile costs no one anything.
+#[test]
+fn a_stopped_consumer_reports_the_exact_loss_and_a_killed_one_costs_nothing() {
+    let name = unique("stopped");
+    let _c = Cleanup(name.clone());
+    let history = 32u32;
+    let seg = Segment::create(&name, &options(history)).unwrap();
+    let mark = 10u64;
+    let last = mark + u64::from(history) + 1000;
+    let (mark_s, last_s) = (mark.to_string(), last.to_string());
+    let stopped = spawn_role("follower", &[&name, &mark_s, &last_s]);
+    let mut killed = spawn_role("follower", &[&name, &mark_s, &last_s]);
+    assert_eq!(stopped.line(), "following");
+    assert_eq!(killed.line(), "following");
+    for counter in 1..=mark {
+        seg.write(&pattern(1, counter, CAP), false).unwrap();
+    }
+    assert_eq!(stopped.line(), format!("at {mark}"));
+    assert_eq!(killed.line(), format!("at {mark}"));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(stopped.pid(), libc::SIGSTOP) };
+    killed.kill();
+    for counter in mark + 1..=last {
+        seg.write(&pattern(1, counter, CAP), false).unwrap();
+    }
+    // SAFETY: as above.
+    unsafe { libc::kill(stopped.pid(), libc::SIGCONT) };
+    let mut stopped = stopped;
+    assert_eq!(
+        stopped.line(),
+        format!("got {} lost 1000", mark + u64::from(history))
+    );
+    assert_eq!(stopped.exit_code(), 0);
 }
