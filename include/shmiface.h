@@ -34,6 +34,22 @@
 #define SHMIFACE_MAX_NAME_LEN 200
 
 /**
+ * `*version` for `shmiface_next` and `shmiface_borrow`: the current value,
+ * without waiting (the way to start reading from now).
+ */
+#define SHMIFACE_LATEST UINT64_MAX
+
+/**
+ * The ABI's minor version: 1 adds streams, loans, borrows, handle checks.
+ */
+#define SHMIFACE_ABI_MINOR 1
+
+/**
+ * The most values a segment keeps (`shmiface_create_options.history`).
+ */
+#define SHMIFACE_MAX_HISTORY 65536
+
+/**
  * An opaque handle to a segment, made by `shmiface_init_instance` or
  * `shmiface_get_instance` and released by `shmiface_destroy`.
  */
@@ -110,6 +126,56 @@ typedef struct shmiface_info {
     bool destroyed;
 } shmiface_info;
 
+/**
+ * How `shmiface_create` makes a segment. All-zero means every default.
+ * Pass `sizeof(shmiface_create_options)` as `options_size`, so the struct
+ * can grow: a newer library reads what it knows of an older struct.
+ */
+typedef struct shmiface_create_options {
+    /**
+     * As `shmiface_options.capacity`: bytes one value may hold; 0 means 128.
+     */
+    uint64_t capacity;
+    /**
+     * As `shmiface_options.mode`: permission bits; 0 means 0600.
+     */
+    uint32_t mode;
+    /**
+     * As `shmiface_options.flags`: `SHMIFACE_PERSISTENT` or 0.
+     */
+    uint32_t flags;
+    /**
+     * Values kept readable; 0 means 1; at most `SHMIFACE_MAX_HISTORY`.
+     */
+    uint32_t history;
+    /**
+     * Must be 0.
+     */
+    uint32_t reserved;
+} shmiface_create_options;
+
+/**
+ * `shmiface_get_info`'s snapshot, with the history's figures.
+ */
+typedef struct shmiface_info_ex {
+    /**
+     * As `shmiface_get_info`.
+     */
+    struct shmiface_info info;
+    /**
+     * Values kept readable.
+     */
+    uint32_t history;
+    /**
+     * Always 0.
+     */
+    uint32_t reserved;
+    /**
+     * The oldest version still readable; 0 if never set.
+     */
+    uint64_t oldest_version;
+} shmiface_info_ex;
+
 #define SHMIFACE_OK 0
 
 #define SHMIFACE_ERR_NULL_ARGUMENT 1
@@ -143,6 +209,12 @@ typedef struct shmiface_info {
 #define SHMIFACE_ERR_OS 15
 
 #define SHMIFACE_ERR_PANIC 16
+
+#define SHMIFACE_ERR_OVERWRITTEN 17
+
+#define SHMIFACE_ERR_BAD_HANDLE 18
+
+#define SHMIFACE_ERR_BUSY 19
 
 #ifdef __cplusplus
 extern "C" {
@@ -406,6 +478,292 @@ shmiface_status shmiface_set_spin_ns(uint64_t ns);
  * shmiface_spin_ns: the current spin budget of this process, in nanoseconds.
  */
 uint64_t shmiface_spin_ns(void);
+
+/**
+ * shmiface_create: `shmiface_init_instance` with the options of ABI 1.1,
+ * among them `history`, the number of values the segment keeps readable.
+ *
+ * `options` may be NULL (every default); else `options_size` is the
+ * caller's `sizeof(shmiface_create_options)`: smaller than ABI 1.1's
+ * struct, or larger with any unknown byte not zero, is `INVALID_ARGUMENT`,
+ * and so are `reserved` not 0, a history over `SHMIFACE_MAX_HISTORY`, and
+ * a segment over 64 GiB. A takeover keeps the kept values when capacity
+ * and history both match. Otherwise exactly `shmiface_init_instance`.
+ *
+ * Ownership: on success `*out` receives a new handle that the caller
+ * releases with `shmiface_destroy`. Thread-safety: any thread.
+ *
+ * # Safety
+ * `name` must be NULL or NUL-terminated; `options` NULL or valid for
+ * `options_size` bytes of reads; `out` NULL or valid for a write.
+ */
+shmiface_status shmiface_create(const char *name,
+                                const struct shmiface_create_options *options,
+                                size_t options_size,
+                                struct shmiface_segment **out);
+
+/**
+ * shmiface_next: copies the oldest kept value whose version is greater
+ * than `*version` into `buf`, its length into `*len_out` (may be NULL) and
+ * its version into `*version`.
+ *
+ * `*version` is the version the caller read last (0 before the first
+ * read). A returned version more than `old + 1` means the values between
+ * were overwritten unread: the caller lost exactly `new - old - 1`. With
+ * no such value yet it waits up to `timeout_ms` (-1 forever, 0 poll) for
+ * the next set, notified or not: `TIMEOUT`, or `DESTROYED`.
+ * `*version == SHMIFACE_LATEST` reads the current value (version 0, empty,
+ * on a segment never set) without waiting. `BUFFER_TOO_SMALL` writes
+ * `*len_out` and leaves `*version` alone. Never torn, never a value that
+ * was not set, and the versions returned to one caller only grow.
+ *
+ * Thread-safety: any thread; readers register nowhere and never block
+ * writers.
+ *
+ * # Safety
+ * `seg` NULL or a handle; `version` NULL or valid for reads and writes;
+ * `buf` valid for `buf_len` bytes of writes; `len_out` NULL or valid.
+ */
+shmiface_status shmiface_next(const struct shmiface_segment *seg,
+                              uint64_t *version,
+                              uint8_t *buf,
+                              size_t buf_len,
+                              size_t *len_out,
+                              int64_t timeout_ms);
+
+/**
+ * shmiface_loan: takes the writer lock and lends the slot the next value
+ * will occupy: `*data` points at `*capacity_out` writable bytes in shared
+ * memory, aligned to 64. Fill them in place, then `shmiface_publish` (or
+ * `shmiface_discard`) from the same thread. Readers never see a loaned
+ * slot before it is published; other writers wait meanwhile, so keep it
+ * short. Any call of this thread that would wait for this segment's
+ * writer lock returns `BUSY` until then. A process that dies holding a
+ * loan publishes nothing, and the next writer takes the lock over.
+ *
+ * Ownership: the bytes belong to the segment; they are valid until the
+ * loan ends. Thread-safety: one open loan per thread and segment.
+ *
+ * # Safety
+ * `seg` NULL or a handle; `data` and `capacity_out` NULL or valid for a write.
+ */
+shmiface_status shmiface_loan(struct shmiface_segment *seg,
+                              uint8_t **data,
+                              size_t *capacity_out);
+
+/**
+ * shmiface_publish: makes the first `len` bytes of this thread's loan on
+ * the segment the new value (`flags`: 0 or `SHMIFACE_SET_NOTIFY`) and
+ * releases the writer lock; `*version_out` (may be NULL) gets its version.
+ * No open loan of this thread: `INVALID_ARGUMENT`; `len` over the
+ * capacity: `TOO_LARGE`, and the loan stays open.
+ *
+ * # Safety
+ * `seg` NULL or a handle; `version_out` NULL or valid for a write.
+ */
+shmiface_status shmiface_publish(struct shmiface_segment *seg,
+                                 size_t len,
+                                 uint32_t flags,
+                                 uint64_t *version_out);
+
+/**
+ * shmiface_discard: ends this thread's loan on the segment, publishing
+ * nothing, and releases the writer lock. No open loan: `INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `seg` must be NULL or a handle.
+ */
+shmiface_status shmiface_discard(struct shmiface_segment *seg);
+
+/**
+ * shmiface_borrow: chooses a value by the rule of `shmiface_next`
+ * (`*version`, `SHMIFACE_LATEST`, waiting and timeouts alike) and, instead
+ * of copying it, points `*data` at its `*len_out` bytes in shared memory
+ * and stores its version in `*version`. Nothing is locked: writers may
+ * overwrite the value, though it stays intact at least until `history`
+ * newer values have been set; `shmiface_release` says whether it was.
+ *
+ * Ownership: the bytes belong to the segment and stay mapped until the
+ * handle is destroyed. Thread-safety: any thread, any number of borrows.
+ *
+ * # Safety
+ * `seg` NULL or a handle; `version` NULL or valid for reads and writes;
+ * `data` and `len_out` NULL or valid for a write.
+ */
+shmiface_status shmiface_borrow(const struct shmiface_segment *seg,
+                                uint64_t *version,
+                                const uint8_t **data,
+                                size_t *len_out,
+                                int64_t timeout_ms);
+
+/**
+ * shmiface_release: `OK` if every byte read through the borrow of
+ * `version` since `shmiface_borrow` belonged to that version;
+ * `OVERWRITTEN` if a writer overwrote it meanwhile (throw the result
+ * away, and perhaps borrow again). Releasing a version that is not
+ * borrowed is harmless and answers by the same rule.
+ *
+ * # Safety
+ * `seg` must be NULL or a handle.
+ */
+shmiface_status shmiface_release(const struct shmiface_segment *seg,
+                                 uint64_t version);
+
+/**
+ * shmiface_get_info_ex: `shmiface_get_info` with the history's figures.
+ * `out_size` is the caller's `sizeof(shmiface_info_ex)`: the library
+ * writes at most that many bytes, zeroing what it has no value for; a
+ * size smaller than ABI 1.1's struct is `INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `seg` NULL or a handle; `out` NULL or valid for `out_size` bytes of writes.
+ */
+shmiface_status shmiface_get_info_ex(const struct shmiface_segment *seg,
+                                     struct shmiface_info_ex *out,
+                                     size_t out_size);
+
+/**
+ * shmiface_create: `shmiface_init_instance` with the options of ABI 1.1,
+ * among them `history`, the number of values the segment keeps readable.
+ *
+ * `options` may be NULL (every default); else `options_size` is the
+ * caller's `sizeof(shmiface_create_options)`: smaller than ABI 1.1's
+ * struct, or larger with any unknown byte not zero, is `INVALID_ARGUMENT`,
+ * and so are `reserved` not 0, a history over `SHMIFACE_MAX_HISTORY`, and
+ * a segment over 64 GiB. A takeover keeps the kept values when capacity
+ * and history both match. Otherwise exactly `shmiface_init_instance`.
+ *
+ * Ownership: on success `*out` receives a new handle that the caller
+ * releases with `shmiface_destroy`. Thread-safety: any thread.
+ *
+ * # Safety
+ * `name` must be NULL or NUL-terminated; `options` NULL or valid for
+ * `options_size` bytes of reads; `out` NULL or valid for a write.
+ */
+shmiface_status shmiface_create(const char *name,
+                                const struct shmiface_create_options *options,
+                                size_t options_size,
+                                struct shmiface_segment **out);
+
+/**
+ * shmiface_next: copies the oldest kept value whose version is greater
+ * than `*version` into `buf`, its length into `*len_out` (may be NULL) and
+ * its version into `*version`.
+ *
+ * `*version` is the version the caller read last (0 before the first
+ * read). A returned version more than `old + 1` means the values between
+ * were overwritten unread: the caller lost exactly `new - old - 1`. With
+ * no such value yet it waits up to `timeout_ms` (-1 forever, 0 poll) for
+ * the next set, notified or not: `TIMEOUT`, or `DESTROYED`.
+ * `*version == SHMIFACE_LATEST` reads the current value (version 0, empty,
+ * on a segment never set) without waiting. `BUFFER_TOO_SMALL` writes
+ * `*len_out` and leaves `*version` alone. Never torn, never a value that
+ * was not set, and the versions returned to one caller only grow.
+ *
+ * Thread-safety: any thread; readers register nowhere and never block
+ * writers.
+ *
+ * # Safety
+ * `seg` NULL or a handle; `version` NULL or valid for reads and writes;
+ * `buf` valid for `buf_len` bytes of writes; `len_out` NULL or valid.
+ */
+shmiface_status shmiface_next(const struct shmiface_segment *seg,
+                              uint64_t *version,
+                              uint8_t *buf,
+                              size_t buf_len,
+                              size_t *len_out,
+                              int64_t timeout_ms);
+
+/**
+ * shmiface_loan: takes the writer lock and lends the slot the next value
+ * will occupy: `*data` points at `*capacity_out` writable bytes in shared
+ * memory, aligned to 64. Fill them in place, then `shmiface_publish` (or
+ * `shmiface_discard`) from the same thread. Readers never see a loaned
+ * slot before it is published; other writers wait meanwhile, so keep it
+ * short. Any call of this thread that would wait for this segment's
+ * writer lock returns `BUSY` until then. A process that dies holding a
+ * loan publishes nothing, and the next writer takes the lock over.
+ *
+ * Ownership: the bytes belong to the segment; they are valid until the
+ * loan ends. Thread-safety: one open loan per thread and segment.
+ *
+ * # Safety
+ * `seg` NULL or a handle; `data` and `capacity_out` NULL or valid for a write.
+ */
+shmiface_status shmiface_loan(struct shmiface_segment *seg,
+                              uint8_t **data,
+                              size_t *capacity_out);
+
+/**
+ * shmiface_publish: makes the first `len` bytes of this thread's loan on
+ * the segment the new value (`flags`: 0 or `SHMIFACE_SET_NOTIFY`) and
+ * releases the writer lock; `*version_out` (may be NULL) gets its version.
+ * No open loan of this thread: `INVALID_ARGUMENT`; `len` over the
+ * capacity: `TOO_LARGE`, and the loan stays open.
+ *
+ * # Safety
+ * `seg` NULL or a handle; `version_out` NULL or valid for a write.
+ */
+shmiface_status shmiface_publish(struct shmiface_segment *seg,
+                                 size_t len,
+                                 uint32_t flags,
+                                 uint64_t *version_out);
+
+/**
+ * shmiface_discard: ends this thread's loan on the segment, publishing
+ * nothing, and releases the writer lock. No open loan: `INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `seg` must be NULL or a handle.
+ */
+shmiface_status shmiface_discard(struct shmiface_segment *seg);
+
+/**
+ * shmiface_borrow: chooses a value by the rule of `shmiface_next`
+ * (`*version`, `SHMIFACE_LATEST`, waiting and timeouts alike) and, instead
+ * of copying it, points `*data` at its `*len_out` bytes in shared memory
+ * and stores its version in `*version`. Nothing is locked: writers may
+ * overwrite the value, though it stays intact at least until `history`
+ * newer values have been set; `shmiface_release` says whether it was.
+ *
+ * Ownership: the bytes belong to the segment and stay mapped until the
+ * handle is destroyed. Thread-safety: any thread, any number of borrows.
+ *
+ * # Safety
+ * `seg` NULL or a handle; `version` NULL or valid for reads and writes;
+ * `data` and `len_out` NULL or valid for a write.
+ */
+shmiface_status shmiface_borrow(const struct shmiface_segment *seg,
+                                uint64_t *version,
+                                const uint8_t **data,
+                                size_t *len_out,
+                                int64_t timeout_ms);
+
+/**
+ * shmiface_release: `OK` if every byte read through the borrow of
+ * `version` since `shmiface_borrow` belonged to that version;
+ * `OVERWRITTEN` if a writer overwrote it meanwhile (throw the result
+ * away, and perhaps borrow again). Releasing a version that is not
+ * borrowed is harmless and answers by the same rule.
+ *
+ * # Safety
+ * `seg` must be NULL or a handle.
+ */
+shmiface_status shmiface_release(const struct shmiface_segment *seg,
+                                 uint64_t version);
+
+/**
+ * shmiface_get_info_ex: `shmiface_get_info` with the history's figures.
+ * `out_size` is the caller's `sizeof(shmiface_info_ex)`: the library
+ * writes at most that many bytes, zeroing what it has no value for; a
+ * size smaller than ABI 1.1's struct is `INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `seg` NULL or a handle; `out` NULL or valid for `out_size` bytes of writes.
+ */
+shmiface_status shmiface_get_info_ex(const struct shmiface_segment *seg,
+                                     struct shmiface_info_ex *out,
+                                     size_t out_size);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -142,6 +142,19 @@ pub unsafe fn bytes_out<'a>(p: *mut u8, len: usize, what: &str) -> Result<&'a mu
     Ok(unsafe { std::slice::from_raw_parts_mut(p, len) })
 }
 
+/// A timeout argument in milliseconds: -1 is no deadline, 0 polls, and
+/// anything below -1 is refused.
+pub fn timeout_arg(ms: i64) -> Result<Option<std::time::Duration>> {
+    match ms {
+        -1 => Ok(None),
+        ms if ms >= 0 => Ok(Some(std::time::Duration::from_millis(ms as u64))),
+        ms => Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("timeout_ms {ms} is below -1"),
+        )),
+    }
+}
+
 /// Writes an optional out-parameter.
 ///
 /// # Safety

@@ -5,18 +5,21 @@
 #![allow(non_camel_case_types)]
 
 mod boundary;
+mod streams;
 pub mod types;
 
 use std::ffi::c_char;
-use std::time::Duration;
 
-use boundary::{bytes_in, bytes_out, c_string, guard, handle, name_arg, put, required_mut};
+use boundary::{
+    bytes_in, bytes_out, c_string, guard, handle, name_arg, put, required_mut, timeout_arg,
+};
+pub use streams::*;
 pub use types::*;
 
 use crate::error::{with_last_error, Error, ErrorKind, Result};
 use crate::segment::{self, Options, Segment};
 
-fn options_from(raw: Option<&shmiface_options>) -> Result<Options> {
+pub(crate) fn options_from(raw: Option<&shmiface_options>) -> Result<Options> {
     let raw = raw.copied().unwrap_or_default();
     if raw.flags & !SHMIFACE_PERSISTENT != 0 {
         return Err(Error::new(
@@ -44,7 +47,7 @@ fn options_from(raw: Option<&shmiface_options>) -> Result<Options> {
     })
 }
 
-fn notify_flag(flags: u32) -> Result<bool> {
+pub(crate) fn notify_flag(flags: u32) -> Result<bool> {
     if flags & !SHMIFACE_SET_NOTIFY != 0 {
         return Err(Error::new(
             ErrorKind::InvalidArgument,
@@ -54,7 +57,7 @@ fn notify_flag(flags: u32) -> Result<bool> {
     Ok(flags & SHMIFACE_SET_NOTIFY != 0)
 }
 
-fn new_handle(segment: Segment) -> *mut shmiface_segment {
+pub(crate) fn new_handle(segment: Segment) -> *mut shmiface_segment {
     Box::into_raw(Box::new(shmiface_segment { segment }))
 }
 
@@ -395,16 +398,7 @@ pub unsafe extern "C" fn shmiface_wait(
     guard("shmiface_wait", || {
         // SAFETY: per this function's contract.
         let seg = unsafe { handle(seg, "seg") }?;
-        let timeout = match timeout_ms {
-            -1 => None,
-            ms if ms >= 0 => Some(Duration::from_millis(ms as u64)),
-            ms => {
-                return Err(Error::new(
-                    ErrorKind::InvalidArgument,
-                    format!("timeout_ms {ms} is below -1"),
-                ))
-            }
-        };
+        let timeout = timeout_arg(timeout_ms)?;
         // SAFETY: per this function's contract (NULL allowed).
         let seen = unsafe { seen.as_mut() };
         seg.segment.wait(seen, timeout)

@@ -26,6 +26,9 @@ pub const SHMIFACE_ERR_NOT_READY: shmiface_status = 13;
 pub const SHMIFACE_ERR_NO_SPACE: shmiface_status = 14;
 pub const SHMIFACE_ERR_OS: shmiface_status = 15;
 pub const SHMIFACE_ERR_PANIC: shmiface_status = 16;
+pub const SHMIFACE_ERR_OVERWRITTEN: shmiface_status = 17;
+pub const SHMIFACE_ERR_BAD_HANDLE: shmiface_status = 18;
+pub const SHMIFACE_ERR_BUSY: shmiface_status = 19;
 
 /// The ABI version this header describes; compare with `shmiface_abi_version()`.
 pub const SHMIFACE_ABI_VERSION: u32 = 1;
@@ -123,6 +126,9 @@ pub(crate) fn status_text(status: shmiface_status) -> &'static [u8] {
         SHMIFACE_ERR_NO_SPACE => b"no space left for shared memory\0",
         SHMIFACE_ERR_OS => b"operating system error\0",
         SHMIFACE_ERR_PANIC => b"internal error (caught panic)\0",
+        SHMIFACE_ERR_OVERWRITTEN => b"the borrowed value was overwritten while borrowed\0",
+        SHMIFACE_ERR_BAD_HANDLE => b"not a live handle of this library\0",
+        SHMIFACE_ERR_BUSY => b"this thread holds an open loan on the segment\0",
         _ => b"unknown status code\0",
     }
 }
