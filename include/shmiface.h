@@ -14,6 +14,12 @@
 #define SHMIFACE_ABI_VERSION 1
 
 /**
+ * The minor revision of the ABI this header describes (1.1: additions
+ * only); `shmiface_abi_version()` stays `SHMIFACE_ABI_VERSION`.
+ */
+#define SHMIFACE_ABI_MINOR 1
+
+/**
  * `shmiface_options.flags`: the owner's destroy does not unlink the segment.
  */
 #define SHMIFACE_PERSISTENT 1
@@ -143,6 +149,27 @@ typedef struct shmiface_info {
 #define SHMIFACE_ERR_OS 15
 
 #define SHMIFACE_ERR_PANIC 16
+
+/**
+ * A borrowed value was overwritten while it was borrowed: the bytes read
+ * through it may be wrong (ABI 1.1).
+ */
+#define SHMIFACE_ERR_OVERWRITTEN 17
+
+/**
+ * Not a live handle of this library: destroyed already (use after destroy,
+ * double destroy), never made by it (a handle plus an offset, a small
+ * integer), or made before `fork` in the parent process (ABI 1.1). Every
+ * function that takes a handle returns it for such a non-NULL pointer and
+ * never crashes.
+ */
+#define SHMIFACE_ERR_BAD_HANDLE 18
+
+/**
+ * This thread holds an open loan on this segment, and the call would wait
+ * for itself (ABI 1.1).
+ */
+#define SHMIFACE_ERR_BUSY 19
 
 #ifdef __cplusplus
 extern "C" {
