@@ -41,7 +41,9 @@
 
 /**
  * An opaque handle to a segment, made by `shmiface_init_instance` or
- * `shmiface_get_instance` and released by `shmiface_destroy`.
+ * `shmiface_get_instance` and released by `shmiface_destroy`. The pointer
+ * is a token, not an address: never dereference it. A non-NULL pointer
+ * that is not a live handle is refused with `SHMIFACE_ERR_BAD_HANDLE`.
  */
 typedef struct shmiface_segment shmiface_segment;
 
@@ -187,7 +189,9 @@ extern "C" {
  * full filesystem gives `NO_SPACE` now and never a SIGBUS later.
  *
  * Ownership: on success `*out` receives a new handle that the caller
- * releases with `shmiface_destroy`. `*out` is untouched on failure.
+ * releases with `shmiface_destroy`. `*out` is untouched on failure. A
+ * process holds at most 1048576 live handles; one more returns `OS`
+ * ("too many live handles") before anything is created.
  * Thread-safety: may be called from any thread.
  *
  * # Safety
@@ -208,7 +212,8 @@ shmiface_status shmiface_init_instance(const char *name,
  * Within one process, attaching the same name twice shares one mapping.
  *
  * Ownership: on success `*out` receives a new handle that the caller
- * releases with `shmiface_destroy`. Thread-safety: any thread.
+ * releases with `shmiface_destroy` (at most 1048576 live at once, as for
+ * `shmiface_init_instance`). Thread-safety: any thread.
  *
  * # Safety
  * `name` must be NULL or a NUL-terminated string; `out` NULL or valid for a write.
@@ -224,13 +229,18 @@ shmiface_status shmiface_get_instance(const char *name,
  * on `BUFFER_TOO_SMALL` it is written too, so the caller can retry with
  * `len + 1` bytes. `buf` may be NULL only when `buf_len` is 0 (a length
  * query). Never blocks on writers and never returns a torn value.
+ * `BAD_HANDLE` if `seg` is not a live handle (destroyed, never made by
+ * this library, or made before `fork` in the parent process).
  *
  * Ownership: the caller owns `buf`. Thread-safety: any thread, concurrently
  * with any other call on the handle except `shmiface_destroy`.
  *
  * # Safety
- * `seg` must be NULL or a live handle; `buf` valid for `buf_len` bytes of
- * writes; `len_out` NULL or valid for a write.
+ * `seg` may be any value: NULL returns `NULL_ARGUMENT`, and any other
+ * pointer that is not a live handle returns `BAD_HANDLE` (nothing is read
+ * through it); no other thread may destroy the handle during the call.
+ * `buf` must be valid for `buf_len` bytes of writes; `len_out` NULL or
+ * valid for a write.
  */
 shmiface_status shmiface_get_string(const struct shmiface_segment *seg,
                                     char *buf,
@@ -240,20 +250,24 @@ shmiface_status shmiface_get_string(const struct shmiface_segment *seg,
 /**
  * shmiface_set_string: replaces the value with the bytes of `value`
  * (without its NUL), atomically for every reader. A value longer than the
- * capacity returns `TOO_LARGE` and the old value stays.
+ * capacity returns `TOO_LARGE` and the old value stays. `BAD_HANDLE` if
+ * `seg` is not a live handle.
  *
  * Thread-safety: any thread; writers are serialised by a robust
  * process-shared lock, so a writer killed mid-set never blocks the next.
  *
  * # Safety
- * `seg` must be NULL or a live handle; `value` NULL or NUL-terminated.
+ * `seg` may be any value: NULL returns `NULL_ARGUMENT`, and any other
+ * pointer that is not a live handle returns `BAD_HANDLE` (nothing is read
+ * through it); no other thread may destroy the handle during the call.
+ * `value` must be NULL or NUL-terminated.
  */
 shmiface_status shmiface_set_string(struct shmiface_segment *seg,
                                     const char *value);
 
 /**
  * shmiface_set_string_notify: as `shmiface_set_string`, then wakes every
- * waiter in every process.
+ * waiter in every process. `BAD_HANDLE` if `seg` is not a live handle.
  *
  * # Safety
  * As for `shmiface_set_string`.
@@ -269,12 +283,22 @@ shmiface_status shmiface_set_string_notify(struct shmiface_segment *seg,
  * the name. The owner of a persistent segment only gives up ownership.
  * Other processes' mappings stay valid until they destroy their handles.
  *
+ * From the start of the call the handle is no longer live: a second
+ * destroy, and every later call with it, returns `BAD_HANDLE`, as does a
+ * destroy of any other pointer that is not a live handle (a handle copied
+ * into a child by `fork` included: the child cannot release the parent's
+ * handle, nor act as its owner).
+ *
  * Ownership: the handle is freed even when a status other than `OK` is
  * returned (the detail says what failed on the way); never use it again.
  * Thread-safety: must not race other calls on the same handle.
  *
  * # Safety
- * `seg` must be NULL or a live handle not used by any other thread.
+ * `seg` may be any value (NULL: a no-op; not a live handle: `BAD_HANDLE`,
+ * nothing is read through it), but a live handle must not be in use by any
+ * other thread: a call on it that is still running when the segment is
+ * freed is undefined behaviour. A call that starts afterwards gets
+ * `BAD_HANDLE`.
  */
 shmiface_status shmiface_destroy(struct shmiface_segment *seg);
 
@@ -285,12 +309,16 @@ shmiface_status shmiface_destroy(struct shmiface_segment *seg);
  * `len_out` (may be NULL) receives its length, also on `BUFFER_TOO_SMALL`;
  * `version_out` (may be NULL) the version of the value read. `buf` may be
  * NULL only when `buf_len` is 0. Never blocks and never tears.
+ * `BAD_HANDLE` if `seg` is not a live handle.
  *
  * Thread-safety: as `shmiface_get_string`.
  *
  * # Safety
- * `seg` NULL or a live handle; `buf` valid for `buf_len` bytes of writes;
- * `len_out` and `version_out` NULL or valid for a write.
+ * `seg` may be any value: NULL returns `NULL_ARGUMENT`, and any other
+ * pointer that is not a live handle returns `BAD_HANDLE` (nothing is read
+ * through it); no other thread may destroy the handle during the call.
+ * `buf` must be valid for `buf_len` bytes of writes; `len_out` and
+ * `version_out` NULL or valid for a write.
  */
 shmiface_status shmiface_get_bytes(const struct shmiface_segment *seg,
                                    uint8_t *buf,
@@ -302,12 +330,16 @@ shmiface_status shmiface_get_bytes(const struct shmiface_segment *seg,
  * shmiface_set_bytes: replaces the value with `len` bytes at `data` (NUL
  * allowed; `data` may be NULL when `len` is 0). `flags` is 0 or
  * `SHMIFACE_SET_NOTIFY`. `version_out` (may be NULL) receives the new version.
+ * `BAD_HANDLE` if `seg` is not a live handle.
  *
  * Thread-safety: as `shmiface_set_string`.
  *
  * # Safety
- * `seg` NULL or a live handle; `data` valid for `len` bytes of reads;
- * `version_out` NULL or valid for a write.
+ * `seg` may be any value: NULL returns `NULL_ARGUMENT`, and any other
+ * pointer that is not a live handle returns `BAD_HANDLE` (nothing is read
+ * through it); no other thread may destroy the handle during the call.
+ * `data` must be valid for `len` bytes of reads; `version_out` NULL or
+ * valid for a write.
  */
 shmiface_status shmiface_set_bytes(struct shmiface_segment *seg,
                                    const uint8_t *data,
@@ -319,7 +351,8 @@ shmiface_status shmiface_set_bytes(struct shmiface_segment *seg,
  * shmiface_compare_and_set: replaces the value only if its version is
  * `expected_version`, else returns `CONFLICT` and changes nothing. The
  * building block for read-modify-write from any language. `flags` and
- * `version_out` as for `shmiface_set_bytes`.
+ * `version_out` as for `shmiface_set_bytes`. `BAD_HANDLE` if `seg` is not
+ * a live handle.
  *
  * # Safety
  * As for `shmiface_set_bytes`.
@@ -333,11 +366,14 @@ shmiface_status shmiface_compare_and_set(struct shmiface_segment *seg,
 
 /**
  * shmiface_notify: wakes every waiter without changing the value.
+ * `BAD_HANDLE` if `seg` is not a live handle.
  *
  * Thread-safety: any thread.
  *
  * # Safety
- * `seg` must be NULL or a live handle.
+ * `seg` may be any value: NULL returns `NULL_ARGUMENT`, and any other
+ * pointer that is not a live handle returns `BAD_HANDLE` (nothing is read
+ * through it); no other thread may destroy the handle during the call.
  */
 shmiface_status shmiface_notify(struct shmiface_segment *seg);
 
@@ -350,8 +386,9 @@ shmiface_status shmiface_notify(struct shmiface_segment *seg);
  * 0 polls; below -1 is `INVALID_ARGUMENT`. Returns `TIMEOUT`, or
  * `DESTROYED` when the owner destroys the segment. A spurious wake is
  * never reported as `OK`, and a notification made after `*seen` was read
- * is never missed. The waiter spins for a bounded budget first (see
- * `shmiface_set_spin_ns`) and then sleeps in the kernel, re-checking at
+ * is never missed. `BAD_HANDLE` if `seg` is not a live handle. The waiter
+ * spins for a bounded budget first (see `shmiface_set_spin_ns`) and then
+ * sleeps in the kernel, re-checking at
  * least every 250 ms (so a notifier killed mid-notify delays it at most that).
  * The budget adapts per segment: waits whose notifications keep coming
  * later than it shrink it (down to 2 µs), one that came soon after the
@@ -361,7 +398,10 @@ shmiface_status shmiface_notify(struct shmiface_segment *seg);
  * Thread-safety: any number of threads may wait on one handle.
  *
  * # Safety
- * `seg` must be NULL or a live handle; `seen` NULL or valid for reads and writes.
+ * `seg` may be any value: NULL returns `NULL_ARGUMENT`, and any other
+ * pointer that is not a live handle returns `BAD_HANDLE` (nothing is read
+ * through it); no other thread may destroy the handle during the call.
+ * `seen` must be NULL or valid for reads and writes.
  */
 shmiface_status shmiface_wait(struct shmiface_segment *seg,
                               uint64_t *seen,
@@ -369,11 +409,15 @@ shmiface_status shmiface_wait(struct shmiface_segment *seg,
 
 /**
  * shmiface_get_info: fills `*out` with a snapshot for monitoring.
+ * `BAD_HANDLE` if `seg` is not a live handle.
  *
  * Thread-safety: any thread.
  *
  * # Safety
- * `seg` must be NULL or a live handle; `out` NULL or valid for a write.
+ * `seg` may be any value: NULL returns `NULL_ARGUMENT`, and any other
+ * pointer that is not a live handle returns `BAD_HANDLE` (nothing is read
+ * through it); no other thread may destroy the handle during the call.
+ * `out` must be NULL or valid for a write.
  */
 shmiface_status shmiface_get_info(const struct shmiface_segment *seg,
                                   struct shmiface_info *out);

@@ -14,6 +14,7 @@
 //! - `sync`: futex, robust mutex, atomic copies, fcntl record locks.
 //! - `shm`: the POSIX shared-memory object (open, reserve, map, unlink).
 //! - `name`, `error`: the name rule; the error type and status codes.
+//! - `forks`: the fork epoch, which makes handles copied into a child invalid.
 //!
 //! Linux only: it relies on `/dev/shm`, futexes and robust mutexes.
 
@@ -23,6 +24,7 @@ compile_error!("shmiface supports Linux only (futexes, robust mutexes, /dev/shm)
 pub mod error;
 mod events;
 pub mod ffi;
+pub mod forks;
 pub mod layout;
 mod mapping;
 pub mod name;

@@ -4,7 +4,7 @@
 #![allow(non_camel_case_types)]
 
 use crate::error::ErrorKind;
-use crate::segment::{Info, Segment};
+use crate::segment::Info;
 
 /// A status code: one of the `SHMIFACE_*` constants below. A plain integer,
 /// so that a value unknown to the caller is never undefined behaviour.
@@ -114,9 +114,13 @@ impl From<Info> for shmiface_info {
 }
 
 /// An opaque handle to a segment, made by `shmiface_init_instance` or
-/// `shmiface_get_instance` and released by `shmiface_destroy`.
+/// `shmiface_get_instance` and released by `shmiface_destroy`. The pointer
+/// is a token, not an address: never dereference it. A non-NULL pointer
+/// that is not a live handle is refused with `SHMIFACE_ERR_BAD_HANDLE`.
+// Never constructed: a handle's value encodes a slot of the handle table
+// (`handles.rs`), so nothing is ever read through a `*const shmiface_segment`.
 pub struct shmiface_segment {
-    pub(crate) segment: Segment,
+    _token: [u8; 0],
 }
 
 /// A static, NUL-terminated description of a status code.

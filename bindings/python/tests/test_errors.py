@@ -67,6 +67,16 @@ def test_the_status_constants_match_the_abi() -> None:
     assert lib.SHMIFACE_ABI_MINOR == 1 and lib.shmiface_abi_version() == lib.SHMIFACE_ABI_VERSION == 1
 
 
+def test_a_pointer_that_is_not_a_live_handle_is_refused_by_the_library() -> None:
+    # The package never passes one (its Handle refuses a destroyed handle
+    # itself); a raw call shows the library's answer.
+    fake = ffi.cast("shmiface_segment *", 5)
+    with pytest.raises(shmiface.ShmifaceError) as err:
+        _errors.check(lib.shmiface_notify(fake))
+    assert type(err.value) is shmiface.ShmifaceError
+    assert err.value.status == lib.SHMIFACE_ERR_BAD_HANDLE and "not a live handle" in str(err.value)
+
+
 def test_a_destroyed_segment_object_never_passes_its_handle_to_the_library() -> None:
     seg = shmiface.init_instance(f"pyerr-dead-{os.getpid()}")
     seg.destroy()
