@@ -25,7 +25,6 @@ fn main() {
         .with_config(config)
         .with_src(crate_dir.join("src/ffi/types.rs"))
         .with_src(crate_dir.join("src/ffi/mod.rs"))
-        .with_src(crate_dir.join("src/ffi/streams.rs"))
         .generate()
         .expect("cbindgen generates the header")
         .write_to_file(&generated);

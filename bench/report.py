@@ -33,12 +33,16 @@ TARGETS = [
     ("Python round trip median vs posix_ipc", "py.rtt.shmiface.median", "py.rtt.posix_ipc.median", "<=", 0.3),
 ]
 
-# Ratios printed for context, with no target: what the writer lock's
-# robustness costs (a lock that survives its holder's death).
+# Figures printed for context, with no target: what the writer lock's
+# robustness costs (a lock that survives its holder's death), and the floor
+# of a call (boundary, handle check and a read of nothing, in ns), which
+# every call pays before its work. A denominator of None prints the figure.
 CONTEXT = [
     ("C set 128 B vs robust pthread mutex + memcpy", "c.set128.shmiface", "c.set128.robust_mutex"),
     ("C get 128 B vs robust pthread mutex + memcpy", "c.get128.shmiface", "c.get128.robust_mutex"),
     ("Robust vs plain pthread mutex, set 128 B", "c.set128.robust_mutex", "c.set128.mutex"),
+    ("C call floor (get 0 B), ns", "c.get0.shmiface", None),
+    ("C call floor vs get 128 B", "c.get0.shmiface", "c.get128.shmiface"),
 ]
 
 # The round-trip distributions drawn in the chart, in drawing order.

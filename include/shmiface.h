@@ -14,6 +14,12 @@
 #define SHMIFACE_ABI_VERSION 1
 
 /**
+ * The minor revision of the ABI this header describes (1.1: additions
+ * only); `shmiface_abi_version()` stays `SHMIFACE_ABI_VERSION`.
+ */
+#define SHMIFACE_ABI_MINOR 1
+
+/**
  * `shmiface_options.flags`: the owner's destroy does not unlink the segment.
  */
 #define SHMIFACE_PERSISTENT 1
@@ -40,18 +46,15 @@
 #define SHMIFACE_LATEST UINT64_MAX
 
 /**
- * The ABI's minor version: 1 adds streams, loans, borrows, handle checks.
- */
-#define SHMIFACE_ABI_MINOR 1
-
-/**
  * The most values a segment keeps (`shmiface_create_options.history`).
  */
 #define SHMIFACE_MAX_HISTORY 65536
 
 /**
  * An opaque handle to a segment, made by `shmiface_init_instance` or
- * `shmiface_get_instance` and released by `shmiface_destroy`.
+ * `shmiface_get_instance` and released by `shmiface_destroy`. The pointer
+ * is a token, not an address: never dereference it. A non-NULL pointer
+ * that is not a live handle is refused with `SHMIFACE_ERR_BAD_HANDLE`.
  */
 typedef struct shmiface_segment shmiface_segment;
 
@@ -210,10 +213,25 @@ typedef struct shmiface_info_ex {
 
 #define SHMIFACE_ERR_PANIC 16
 
+/**
+ * A borrowed value was overwritten while it was borrowed: the bytes read
+ * through it may be wrong (ABI 1.1).
+ */
 #define SHMIFACE_ERR_OVERWRITTEN 17
 
+/**
+ * Not a live handle of this library: destroyed already (use after destroy,
+ * double destroy), never made by it (a handle plus an offset, a small
+ * integer), or made before `fork` in the parent process (ABI 1.1). Every
+ * function that takes a handle returns it for such a non-NULL pointer and
+ * never crashes.
+ */
 #define SHMIFACE_ERR_BAD_HANDLE 18
 
+/**
+ * This thread holds an open loan on this segment, and the call would wait
+ * for itself (ABI 1.1).
+ */
 #define SHMIFACE_ERR_BUSY 19
 
 #ifdef __cplusplus
@@ -232,7 +250,9 @@ extern "C" {
  * full filesystem gives `NO_SPACE` now and never a SIGBUS later.
  *
  * Ownership: on success `*out` receives a new handle that the caller
- * releases with `shmiface_destroy`. `*out` is untouched on failure.
+ * releases with `shmiface_destroy`. `*out` is untouched on failure. A
+ * process holds at most 1048576 live handles; one more returns `OS`
+ * ("too many live handles") before anything is created.
  * Thread-safety: may be called from any thread.
  *
  * # Safety
@@ -253,7 +273,8 @@ shmiface_status shmiface_init_instance(const char *name,
  * Within one process, attaching the same name twice shares one mapping.
  *
  * Ownership: on success `*out` receives a new handle that the caller
- * releases with `shmiface_destroy`. Thread-safety: any thread.
+ * releases with `shmiface_destroy` (at most 1048576 live at once, as for
+ * `shmiface_init_instance`). Thread-safety: any thread.
  *
  * # Safety
  * `name` must be NULL or a NUL-terminated string; `out` NULL or valid for a write.
@@ -269,13 +290,18 @@ shmiface_status shmiface_get_instance(const char *name,
  * on `BUFFER_TOO_SMALL` it is written too, so the caller can retry with
  * `len + 1` bytes. `buf` may be NULL only when `buf_len` is 0 (a length
  * query). Never blocks on writers and never returns a torn value.
+ * `BAD_HANDLE` if `seg` is not a live handle (destroyed, never made by
+ * this library, or made before `fork` in the parent process).
  *
  * Ownership: the caller owns `buf`. Thread-safety: any thread, concurrently
  * with any other call on the handle except `shmiface_destroy`.
  *
  * # Safety
- * `seg` must be NULL or a live handle; `buf` valid for `buf_len` bytes of
- * writes; `len_out` NULL or valid for a write.
+ * `seg` may be any value: NULL returns `NULL_ARGUMENT`, and any other
+ * pointer that is not a live handle returns `BAD_HANDLE` (nothing is read
+ * through it); no other thread may destroy the handle during the call.
+ * `buf` must be valid for `buf_len` bytes of writes; `len_out` NULL or
+ * valid for a write.
  */
 shmiface_status shmiface_get_string(const struct shmiface_segment *seg,
                                     char *buf,
@@ -285,20 +311,24 @@ shmiface_status shmiface_get_string(const struct shmiface_segment *seg,
 /**
  * shmiface_set_string: replaces the value with the bytes of `value`
  * (without its NUL), atomically for every reader. A value longer than the
- * capacity returns `TOO_LARGE` and the old value stays.
+ * capacity returns `TOO_LARGE` and the old value stays. `BAD_HANDLE` if
+ * `seg` is not a live handle.
  *
  * Thread-safety: any thread; writers are serialised by a robust
  * process-shared lock, so a writer killed mid-set never blocks the next.
  *
  * # Safety
- * `seg` must be NULL or a live handle; `value` NULL or NUL-terminated.
+ * `seg` may be any value: NULL returns `NULL_ARGUMENT`, and any other
+ * pointer that is not a live handle returns `BAD_HANDLE` (nothing is read
+ * through it); no other thread may destroy the handle during the call.
+ * `value` must be NULL or NUL-terminated.
  */
 shmiface_status shmiface_set_string(struct shmiface_segment *seg,
                                     const char *value);
 
 /**
  * shmiface_set_string_notify: as `shmiface_set_string`, then wakes every
- * waiter in every process.
+ * waiter in every process. `BAD_HANDLE` if `seg` is not a live handle.
  *
  * # Safety
  * As for `shmiface_set_string`.
@@ -314,12 +344,22 @@ shmiface_status shmiface_set_string_notify(struct shmiface_segment *seg,
  * the name. The owner of a persistent segment only gives up ownership.
  * Other processes' mappings stay valid until they destroy their handles.
  *
+ * From the start of the call the handle is no longer live: a second
+ * destroy, and every later call with it, returns `BAD_HANDLE`, as does a
+ * destroy of any other pointer that is not a live handle (a handle copied
+ * into a child by `fork` included: the child cannot release the parent's
+ * handle, nor act as its owner).
+ *
  * Ownership: the handle is freed even when a status other than `OK` is
  * returned (the detail says what failed on the way); never use it again.
  * Thread-safety: must not race other calls on the same handle.
  *
  * # Safety
- * `seg` must be NULL or a live handle not used by any other thread.
+ * `seg` may be any value (NULL: a no-op; not a live handle: `BAD_HANDLE`,
+ * nothing is read through it), but a live handle must not be in use by any
+ * other thread: a call on it that is still running when the segment is
+ * freed is undefined behaviour. A call that starts afterwards gets
+ * `BAD_HANDLE`.
  */
 shmiface_status shmiface_destroy(struct shmiface_segment *seg);
 
@@ -330,12 +370,16 @@ shmiface_status shmiface_destroy(struct shmiface_segment *seg);
  * `len_out` (may be NULL) receives its length, also on `BUFFER_TOO_SMALL`;
  * `version_out` (may be NULL) the version of the value read. `buf` may be
  * NULL only when `buf_len` is 0. Never blocks and never tears.
+ * `BAD_HANDLE` if `seg` is not a live handle.
  *
  * Thread-safety: as `shmiface_get_string`.
  *
  * # Safety
- * `seg` NULL or a live handle; `buf` valid for `buf_len` bytes of writes;
- * `len_out` and `version_out` NULL or valid for a write.
+ * `seg` may be any value: NULL returns `NULL_ARGUMENT`, and any other
+ * pointer that is not a live handle returns `BAD_HANDLE` (nothing is read
+ * through it); no other thread may destroy the handle during the call.
+ * `buf` must be valid for `buf_len` bytes of writes; `len_out` and
+ * `version_out` NULL or valid for a write.
  */
 shmiface_status shmiface_get_bytes(const struct shmiface_segment *seg,
                                    uint8_t *buf,
@@ -347,12 +391,16 @@ shmiface_status shmiface_get_bytes(const struct shmiface_segment *seg,
  * shmiface_set_bytes: replaces the value with `len` bytes at `data` (NUL
  * allowed; `data` may be NULL when `len` is 0). `flags` is 0 or
  * `SHMIFACE_SET_NOTIFY`. `version_out` (may be NULL) receives the new version.
+ * `BAD_HANDLE` if `seg` is not a live handle.
  *
  * Thread-safety: as `shmiface_set_string`.
  *
  * # Safety
- * `seg` NULL or a live handle; `data` valid for `len` bytes of reads;
- * `version_out` NULL or valid for a write.
+ * `seg` may be any value: NULL returns `NULL_ARGUMENT`, and any other
+ * pointer that is not a live handle returns `BAD_HANDLE` (nothing is read
+ * through it); no other thread may destroy the handle during the call.
+ * `data` must be valid for `len` bytes of reads; `version_out` NULL or
+ * valid for a write.
  */
 shmiface_status shmiface_set_bytes(struct shmiface_segment *seg,
                                    const uint8_t *data,
@@ -364,7 +412,8 @@ shmiface_status shmiface_set_bytes(struct shmiface_segment *seg,
  * shmiface_compare_and_set: replaces the value only if its version is
  * `expected_version`, else returns `CONFLICT` and changes nothing. The
  * building block for read-modify-write from any language. `flags` and
- * `version_out` as for `shmiface_set_bytes`.
+ * `version_out` as for `shmiface_set_bytes`. `BAD_HANDLE` if `seg` is not
+ * a live handle.
  *
  * # Safety
  * As for `shmiface_set_bytes`.
@@ -378,11 +427,14 @@ shmiface_status shmiface_compare_and_set(struct shmiface_segment *seg,
 
 /**
  * shmiface_notify: wakes every waiter without changing the value.
+ * `BAD_HANDLE` if `seg` is not a live handle.
  *
  * Thread-safety: any thread.
  *
  * # Safety
- * `seg` must be NULL or a live handle.
+ * `seg` may be any value: NULL returns `NULL_ARGUMENT`, and any other
+ * pointer that is not a live handle returns `BAD_HANDLE` (nothing is read
+ * through it); no other thread may destroy the handle during the call.
  */
 shmiface_status shmiface_notify(struct shmiface_segment *seg);
 
@@ -395,8 +447,9 @@ shmiface_status shmiface_notify(struct shmiface_segment *seg);
  * 0 polls; below -1 is `INVALID_ARGUMENT`. Returns `TIMEOUT`, or
  * `DESTROYED` when the owner destroys the segment. A spurious wake is
  * never reported as `OK`, and a notification made after `*seen` was read
- * is never missed. The waiter spins for a bounded budget first (see
- * `shmiface_set_spin_ns`) and then sleeps in the kernel, re-checking at
+ * is never missed. `BAD_HANDLE` if `seg` is not a live handle. The waiter
+ * spins for a bounded budget first (see `shmiface_set_spin_ns`) and then
+ * sleeps in the kernel, re-checking at
  * least every 250 ms (so a notifier killed mid-notify delays it at most that).
  * The budget adapts per segment: waits whose notifications keep coming
  * later than it shrink it (down to 2 µs), one that came soon after the
@@ -406,7 +459,10 @@ shmiface_status shmiface_notify(struct shmiface_segment *seg);
  * Thread-safety: any number of threads may wait on one handle.
  *
  * # Safety
- * `seg` must be NULL or a live handle; `seen` NULL or valid for reads and writes.
+ * `seg` may be any value: NULL returns `NULL_ARGUMENT`, and any other
+ * pointer that is not a live handle returns `BAD_HANDLE` (nothing is read
+ * through it); no other thread may destroy the handle during the call.
+ * `seen` must be NULL or valid for reads and writes.
  */
 shmiface_status shmiface_wait(struct shmiface_segment *seg,
                               uint64_t *seen,
@@ -414,11 +470,15 @@ shmiface_status shmiface_wait(struct shmiface_segment *seg,
 
 /**
  * shmiface_get_info: fills `*out` with a snapshot for monitoring.
+ * `BAD_HANDLE` if `seg` is not a live handle.
  *
  * Thread-safety: any thread.
  *
  * # Safety
- * `seg` must be NULL or a live handle; `out` NULL or valid for a write.
+ * `seg` may be any value: NULL returns `NULL_ARGUMENT`, and any other
+ * pointer that is not a live handle returns `BAD_HANDLE` (nothing is read
+ * through it); no other thread may destroy the handle during the call.
+ * `out` must be NULL or valid for a write.
  */
 shmiface_status shmiface_get_info(const struct shmiface_segment *seg,
                                   struct shmiface_info *out);
@@ -478,149 +538,6 @@ shmiface_status shmiface_set_spin_ns(uint64_t ns);
  * shmiface_spin_ns: the current spin budget of this process, in nanoseconds.
  */
 uint64_t shmiface_spin_ns(void);
-
-/**
- * shmiface_create: `shmiface_init_instance` with the options of ABI 1.1,
- * among them `history`, the number of values the segment keeps readable.
- *
- * `options` may be NULL (every default); else `options_size` is the
- * caller's `sizeof(shmiface_create_options)`: smaller than ABI 1.1's
- * struct, or larger with any unknown byte not zero, is `INVALID_ARGUMENT`,
- * and so are `reserved` not 0, a history over `SHMIFACE_MAX_HISTORY`, and
- * a segment over 64 GiB. A takeover keeps the kept values when capacity
- * and history both match. Otherwise exactly `shmiface_init_instance`.
- *
- * Ownership: on success `*out` receives a new handle that the caller
- * releases with `shmiface_destroy`. Thread-safety: any thread.
- *
- * # Safety
- * `name` must be NULL or NUL-terminated; `options` NULL or valid for
- * `options_size` bytes of reads; `out` NULL or valid for a write.
- */
-shmiface_status shmiface_create(const char *name,
-                                const struct shmiface_create_options *options,
-                                size_t options_size,
-                                struct shmiface_segment **out);
-
-/**
- * shmiface_next: copies the oldest kept value whose version is greater
- * than `*version` into `buf`, its length into `*len_out` (may be NULL) and
- * its version into `*version`.
- *
- * `*version` is the version the caller read last (0 before the first
- * read). A returned version more than `old + 1` means the values between
- * were overwritten unread: the caller lost exactly `new - old - 1`. With
- * no such value yet it waits up to `timeout_ms` (-1 forever, 0 poll) for
- * the next set, notified or not: `TIMEOUT`, or `DESTROYED`.
- * `*version == SHMIFACE_LATEST` reads the current value (version 0, empty,
- * on a segment never set) without waiting. `BUFFER_TOO_SMALL` writes
- * `*len_out` and leaves `*version` alone. Never torn, never a value that
- * was not set, and the versions returned to one caller only grow.
- *
- * Thread-safety: any thread; readers register nowhere and never block
- * writers.
- *
- * # Safety
- * `seg` NULL or a handle; `version` NULL or valid for reads and writes;
- * `buf` valid for `buf_len` bytes of writes; `len_out` NULL or valid.
- */
-shmiface_status shmiface_next(const struct shmiface_segment *seg,
-                              uint64_t *version,
-                              uint8_t *buf,
-                              size_t buf_len,
-                              size_t *len_out,
-                              int64_t timeout_ms);
-
-/**
- * shmiface_loan: takes the writer lock and lends the slot the next value
- * will occupy: `*data` points at `*capacity_out` writable bytes in shared
- * memory, aligned to 64. Fill them in place, then `shmiface_publish` (or
- * `shmiface_discard`) from the same thread. Readers never see a loaned
- * slot before it is published; other writers wait meanwhile, so keep it
- * short. Any call of this thread that would wait for this segment's
- * writer lock returns `BUSY` until then. A process that dies holding a
- * loan publishes nothing, and the next writer takes the lock over.
- *
- * Ownership: the bytes belong to the segment; they are valid until the
- * loan ends. Thread-safety: one open loan per thread and segment.
- *
- * # Safety
- * `seg` NULL or a handle; `data` and `capacity_out` NULL or valid for a write.
- */
-shmiface_status shmiface_loan(struct shmiface_segment *seg,
-                              uint8_t **data,
-                              size_t *capacity_out);
-
-/**
- * shmiface_publish: makes the first `len` bytes of this thread's loan on
- * the segment the new value (`flags`: 0 or `SHMIFACE_SET_NOTIFY`) and
- * releases the writer lock; `*version_out` (may be NULL) gets its version.
- * No open loan of this thread: `INVALID_ARGUMENT`; `len` over the
- * capacity: `TOO_LARGE`, and the loan stays open.
- *
- * # Safety
- * `seg` NULL or a handle; `version_out` NULL or valid for a write.
- */
-shmiface_status shmiface_publish(struct shmiface_segment *seg,
-                                 size_t len,
-                                 uint32_t flags,
-                                 uint64_t *version_out);
-
-/**
- * shmiface_discard: ends this thread's loan on the segment, publishing
- * nothing, and releases the writer lock. No open loan: `INVALID_ARGUMENT`.
- *
- * # Safety
- * `seg` must be NULL or a handle.
- */
-shmiface_status shmiface_discard(struct shmiface_segment *seg);
-
-/**
- * shmiface_borrow: chooses a value by the rule of `shmiface_next`
- * (`*version`, `SHMIFACE_LATEST`, waiting and timeouts alike) and, instead
- * of copying it, points `*data` at its `*len_out` bytes in shared memory
- * and stores its version in `*version`. Nothing is locked: writers may
- * overwrite the value, though it stays intact at least until `history`
- * newer values have been set; `shmiface_release` says whether it was.
- *
- * Ownership: the bytes belong to the segment and stay mapped until the
- * handle is destroyed. Thread-safety: any thread, any number of borrows.
- *
- * # Safety
- * `seg` NULL or a handle; `version` NULL or valid for reads and writes;
- * `data` and `len_out` NULL or valid for a write.
- */
-shmiface_status shmiface_borrow(const struct shmiface_segment *seg,
-                                uint64_t *version,
-                                const uint8_t **data,
-                                size_t *len_out,
-                                int64_t timeout_ms);
-
-/**
- * shmiface_release: `OK` if every byte read through the borrow of
- * `version` since `shmiface_borrow` belonged to that version;
- * `OVERWRITTEN` if a writer overwrote it meanwhile (throw the result
- * away, and perhaps borrow again). Releasing a version that is not
- * borrowed is harmless and answers by the same rule.
- *
- * # Safety
- * `seg` must be NULL or a handle.
- */
-shmiface_status shmiface_release(const struct shmiface_segment *seg,
-                                 uint64_t version);
-
-/**
- * shmiface_get_info_ex: `shmiface_get_info` with the history's figures.
- * `out_size` is the caller's `sizeof(shmiface_info_ex)`: the library
- * writes at most that many bytes, zeroing what it has no value for; a
- * size smaller than ABI 1.1's struct is `INVALID_ARGUMENT`.
- *
- * # Safety
- * `seg` NULL or a handle; `out` NULL or valid for `out_size` bytes of writes.
- */
-shmiface_status shmiface_get_info_ex(const struct shmiface_segment *seg,
-                                     struct shmiface_info_ex *out,
-                                     size_t out_size);
 
 /**
  * shmiface_create: `shmiface_init_instance` with the options of ABI 1.1,

@@ -94,14 +94,15 @@ fuzz: lib
 	SHMIFACE_FUZZ_SECS=$(FUZZ_SECS) $(CARGO) test --release --locked --test reliability_fuzz -- --nocapture --test-threads=2
 
 # Miri runs the unit tests of the modules that touch no OS object (atomic
-# copies, layout, names, errors, the FFI boundary, futex): mmap of shared
-# memory, fcntl locks and robust mutexes are outside what Miri emulates.
+# copies, layout, names, errors, the FFI boundary and handle table, futex):
+# mmap of shared memory, fcntl locks and robust mutexes are outside what
+# Miri emulates.
 # It needs a nightly toolchain with the miri component, which CI machines
 # do not have: then it says so and passes.
 # Weak-memory emulation is off: this nightly's Miri crashes (an ICE) on the
 # copy tests with it on; the data-race detector, which found the mixed-size
 # race fixed in atomic_copy.rs, stays on, over several schedules.
-MIRI_FILTERS := sync::atomic_copy layout:: name:: error:: ffi::boundary sync::futex
+MIRI_FILTERS := sync::atomic_copy layout:: name:: error:: ffi::boundary ffi::handles sync::futex
 MIRI_FLAGS   := -Zmiri-disable-isolation -Zmiri-disable-weak-memory-emulation -Zmiri-many-seeds=0..4
 miri:
 	@if cargo +nightly miri --version >/dev/null 2>&1; then \

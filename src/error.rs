@@ -26,8 +26,13 @@ pub enum ErrorKind {
     NoSpace = 14,
     Os = 15,
     Panic = 16,
+    /// A borrowed value was overwritten while it was borrowed (ABI 1.1).
     Overwritten = 17,
+    /// Not a live handle of this library: destroyed already, never made by
+    /// it, or made before a fork in the parent process (ABI 1.1).
     BadHandle = 18,
+    /// This thread holds an open loan on the segment and the call would
+    /// wait for itself (ABI 1.1).
     Busy = 19,
 }
 

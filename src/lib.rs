@@ -27,7 +27,7 @@ pub mod error;
 mod events;
 pub mod failpoints;
 pub mod ffi;
-mod forks;
+pub mod forks;
 pub mod layout;
 mod loans;
 mod mapping;

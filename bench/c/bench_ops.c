@@ -2,6 +2,9 @@
  *
  *   128-byte string: shmiface vs a process-shared pthread mutex around a
  *                    memcpy in shared memory (the usual hand-made design);
+ *   0 bytes:         get_bytes of a segment never set, the floor of a call
+ *                    (boundary, handle check, a read of nothing), for
+ *                    context: what every call pays before its work;
  *   64 KiB, 64 MiB:  shmiface set/get_bytes vs plain memcpy, in GB/s.
  *
  * Rounds interleave each variant with its baseline; the figure is the
@@ -67,8 +70,9 @@ __attribute__((noinline)) static void plain_copy(void *dst, const void *src, siz
 
 typedef struct {
     shmiface_segment *seg;
-    mutex_box *box;        /* the baseline */
-    mutex_box *robust_box; /* for context */
+    shmiface_segment *empty; /* never set: its value is 0 bytes */
+    mutex_box *box;          /* the baseline */
+    mutex_box *robust_box;   /* for context */
     char value[SMALL + 1];
     size_t ops;
 } small_ctx;
@@ -106,6 +110,20 @@ static double small_get_shmiface(small_ctx *c) {
     return r;
 }
 
+/* A successful call with no bytes to copy: what is left is the boundary,
+ * the handle check and the seqlock's loads. */
+static double empty_get_shmiface(small_ctx *c) {
+    size_t len = 1, total = 0;
+    uint64_t t = now_ns();
+    for (size_t i = 0; i < c->ops; i++) {
+        BENCH_OK(shmiface_get_bytes(c->empty, NULL, 0, &len, NULL));
+        total += len;
+    }
+    double r = ns_per_op(t, c->ops);
+    if (total != 0) die("the empty segment returned %zu bytes in all", total);
+    return r;
+}
+
 static double small_get_mutex(small_ctx *c, mutex_box *box) {
     char buf[SMALL + 1];
     size_t len = 0, total = 0;
@@ -125,6 +143,9 @@ static void bench_small(json_out *j, int quick) {
     small_ctx c = {.box = mutex_box_new(0), .robust_box = mutex_box_new(1), .ops = quick ? 2000 : 400000};
     shmiface_options opts = {.capacity = SMALL};
     BENCH_OK(shmiface_init_instance(name, &opts, &c.seg));
+    char empty_name[96];
+    unique_name(empty_name, sizeof empty_name, "ops0");
+    BENCH_OK(shmiface_init_instance(empty_name, &opts, &c.empty));
     memset(c.value, 'x', SMALL);
     c.value[SMALL] = '\0';
     series set_s = {"c.set128.shmiface", "C set 128 B, shmiface", "ns/op", {0}, 0};
@@ -133,10 +154,13 @@ static void bench_small(json_out *j, int quick) {
     series get_m = {"c.get128.mutex", "C get 128 B, pthread mutex + memcpy", "ns/op", {0}, 0};
     series set_r = {"c.set128.robust_mutex", "C set 128 B, robust pthread mutex + memcpy", "ns/op", {0}, 0};
     series get_r = {"c.get128.robust_mutex", "C get 128 B, robust pthread mutex + memcpy", "ns/op", {0}, 0};
+    series get_0 = {"c.get0.shmiface", "C get 0 B, shmiface (call floor: boundary, handle check, empty read)",
+                    "ns/op", {0}, 0};
     int rounds = quick ? 2 : 15;
     small_set_shmiface(&c); /* warm-up: page faults, caches, branch predictors */
     small_set_mutex(&c, c.box);
     small_set_mutex(&c, c.robust_box);
+    empty_get_shmiface(&c);
     for (int r = 0; r < rounds; r++) {
         series_add(&set_s, small_set_shmiface(&c));
         series_add(&set_m, small_set_mutex(&c, c.box));
@@ -144,6 +168,7 @@ static void bench_small(json_out *j, int quick) {
         series_add(&get_s, small_get_shmiface(&c));
         series_add(&get_m, small_get_mutex(&c, c.box));
         series_add(&get_r, small_get_mutex(&c, c.robust_box));
+        series_add(&get_0, empty_get_shmiface(&c));
     }
     json_metric(j, &set_s);
     json_metric(j, &set_m);
@@ -151,7 +176,9 @@ static void bench_small(json_out *j, int quick) {
     json_metric(j, &get_s);
     json_metric(j, &get_m);
     json_metric(j, &get_r);
+    json_metric(j, &get_0);
     BENCH_OK(shmiface_destroy(c.seg));
+    BENCH_OK(shmiface_destroy(c.empty));
     mutex_box *boxes[] = {c.box, c.robust_box};
     for (size_t i = 0; i < 2; i++) {
         pthread_mutex_destroy(&boxes[i]->lock);

@@ -5,8 +5,10 @@
 use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use super::handles;
 use super::types::{shmiface_segment, shmiface_status, SHMIFACE_ERR_PANIC, SHMIFACE_OK};
 use crate::error::{set_last_error, Error, ErrorKind, Result};
+use crate::segment::Segment;
 
 /// Runs `body`, turning its error (or a panic) into a status and a detail.
 // Inlined into every export so that the success path is only the body:
@@ -50,15 +52,6 @@ fn null(what: &str) -> Error {
     Error::new(ErrorKind::NullArgument, format!("{what} is NULL"))
 }
 
-/// A required reference from a raw pointer.
-///
-/// # Safety
-/// A non-NULL `p` must be valid for reads of `T` for the lifetime `'a`.
-pub unsafe fn required<'a, T>(p: *const T, what: &str) -> Result<&'a T> {
-    // SAFETY: non-NULL pointers are valid per the caller.
-    unsafe { p.as_ref() }.ok_or_else(|| null(what))
-}
-
 /// A required mutable reference from a raw pointer.
 ///
 /// # Safety
@@ -68,13 +61,16 @@ pub unsafe fn required_mut<'a, T>(p: *mut T, what: &str) -> Result<&'a mut T> {
     unsafe { p.as_mut() }.ok_or_else(|| null(what))
 }
 
-/// The handle behind a raw pointer.
+/// The segment of a handle: `NULL_ARGUMENT` for NULL, `BAD_HANDLE` for any
+/// other pointer that is not a live handle (nothing is read through it).
 ///
 /// # Safety
-/// A non-NULL `seg` must be a live handle from this library.
-pub unsafe fn handle<'a>(seg: *const shmiface_segment, what: &str) -> Result<&'a shmiface_segment> {
+/// `shmiface_destroy` of `seg` must not run while the reference is in use
+/// (the ABI's rule that destroy does not race other calls on a handle).
+#[inline(always)]
+pub unsafe fn handle<'a>(seg: *const shmiface_segment, what: &str) -> Result<&'a Segment> {
     // SAFETY: per the caller.
-    unsafe { required(seg, what) }
+    unsafe { handles::lookup(seg, what) }
 }
 
 /// The bytes of a required NUL-terminated string.

@@ -5,6 +5,7 @@
 #![allow(non_camel_case_types)]
 
 mod boundary;
+mod handles;
 mod streams;
 pub mod types;
 
@@ -57,10 +58,6 @@ pub(crate) fn notify_flag(flags: u32) -> Result<bool> {
     Ok(flags & SHMIFACE_SET_NOTIFY != 0)
 }
 
-pub(crate) fn new_handle(segment: Segment) -> *mut shmiface_segment {
-    Box::into_raw(Box::new(shmiface_segment { segment }))
-}
-
 /// shmiface_init_instance: creates the segment `name` and makes the caller
 /// its owner.
 ///
@@ -72,7 +69,9 @@ pub(crate) fn new_handle(segment: Segment) -> *mut shmiface_segment {
 /// full filesystem gives `NO_SPACE` now and never a SIGBUS later.
 ///
 /// Ownership: on success `*out` receives a new handle that the caller
-/// releases with `shmiface_destroy`. `*out` is untouched on failure.
+/// releases with `shmiface_destroy`. `*out` is untouched on failure. A
+/// process holds at most 1048576 live handles; one more returns `OS`
+/// ("too many live handles") before anything is created.
 /// Thread-safety: may be called from any thread.
 ///
 /// # Safety
@@ -91,7 +90,7 @@ pub unsafe extern "C" fn shmiface_init_instance(
         let out = unsafe { required_mut(out, "out") }?;
         // SAFETY: per this function's contract (NULL allowed).
         let options = options_from(unsafe { options.as_ref() })?;
-        *out = new_handle(Segment::create(name, &options)?);
+        *out = handles::insert(|| Segment::create(name, &options))?;
         Ok(())
     })
 }
@@ -105,7 +104,8 @@ pub unsafe extern "C" fn shmiface_init_instance(
 /// Within one process, attaching the same name twice shares one mapping.
 ///
 /// Ownership: on success `*out` receives a new handle that the caller
-/// releases with `shmiface_destroy`. Thread-safety: any thread.
+/// releases with `shmiface_destroy` (at most 1048576 live at once, as for
+/// `shmiface_init_instance`). Thread-safety: any thread.
 ///
 /// # Safety
 /// `name` must be NULL or a NUL-terminated string; `out` NULL or valid for a write.
@@ -119,7 +119,7 @@ pub unsafe extern "C" fn shmiface_get_instance(
         let name = unsafe { name_arg(name) }?;
         // SAFETY: per this function's contract.
         let out = unsafe { required_mut(out, "out") }?;
-        *out = new_handle(Segment::attach(name)?);
+        *out = handles::insert(|| Segment::attach(name))?;
         Ok(())
     })
 }
@@ -131,13 +131,18 @@ pub unsafe extern "C" fn shmiface_get_instance(
 /// on `BUFFER_TOO_SMALL` it is written too, so the caller can retry with
 /// `len + 1` bytes. `buf` may be NULL only when `buf_len` is 0 (a length
 /// query). Never blocks on writers and never returns a torn value.
+/// `BAD_HANDLE` if `seg` is not a live handle (destroyed, never made by
+/// this library, or made before `fork` in the parent process).
 ///
 /// Ownership: the caller owns `buf`. Thread-safety: any thread, concurrently
 /// with any other call on the handle except `shmiface_destroy`.
 ///
 /// # Safety
-/// `seg` must be NULL or a live handle; `buf` valid for `buf_len` bytes of
-/// writes; `len_out` NULL or valid for a write.
+/// `seg` may be any value: NULL returns `NULL_ARGUMENT`, and any other
+/// pointer that is not a live handle returns `BAD_HANDLE` (nothing is read
+/// through it); no other thread may destroy the handle during the call.
+/// `buf` must be valid for `buf_len` bytes of writes; `len_out` NULL or
+/// valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn shmiface_get_string(
     seg: *const shmiface_segment,
@@ -151,7 +156,7 @@ pub unsafe extern "C" fn shmiface_get_string(
         // SAFETY: per this function's contract.
         let buf = unsafe { bytes_out(buf as *mut u8, buf_len, "buf") }?;
         let room = buf.len().saturating_sub(1);
-        match seg.segment.read_into(&mut buf[..room]) {
+        match seg.read_into(&mut buf[..room]) {
             Ok(snapshot) => {
                 if buf.is_empty() {
                     // SAFETY: per this function's contract.
@@ -177,13 +182,17 @@ pub unsafe extern "C" fn shmiface_get_string(
 
 /// shmiface_set_string: replaces the value with the bytes of `value`
 /// (without its NUL), atomically for every reader. A value longer than the
-/// capacity returns `TOO_LARGE` and the old value stays.
+/// capacity returns `TOO_LARGE` and the old value stays. `BAD_HANDLE` if
+/// `seg` is not a live handle.
 ///
 /// Thread-safety: any thread; writers are serialised by a robust
 /// process-shared lock, so a writer killed mid-set never blocks the next.
 ///
 /// # Safety
-/// `seg` must be NULL or a live handle; `value` NULL or NUL-terminated.
+/// `seg` may be any value: NULL returns `NULL_ARGUMENT`, and any other
+/// pointer that is not a live handle returns `BAD_HANDLE` (nothing is read
+/// through it); no other thread may destroy the handle during the call.
+/// `value` must be NULL or NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn shmiface_set_string(
     seg: *mut shmiface_segment,
@@ -208,12 +217,12 @@ unsafe fn set_c_string(
         let seg = unsafe { handle(seg, "seg") }?;
         // SAFETY: per the caller's contract.
         let value = unsafe { c_string(value, "value") }?;
-        seg.segment.write(value, notify).map(drop)
+        seg.write(value, notify).map(drop)
     })
 }
 
 /// shmiface_set_string_notify: as `shmiface_set_string`, then wakes every
-/// waiter in every process.
+/// waiter in every process. `BAD_HANDLE` if `seg` is not a live handle.
 ///
 /// # Safety
 /// As for `shmiface_set_string`.
@@ -233,21 +242,31 @@ pub unsafe extern "C" fn shmiface_set_string_notify(
 /// the name. The owner of a persistent segment only gives up ownership.
 /// Other processes' mappings stay valid until they destroy their handles.
 ///
+/// From the start of the call the handle is no longer live: a second
+/// destroy, and every later call with it, returns `BAD_HANDLE`, as does a
+/// destroy of any other pointer that is not a live handle (a handle copied
+/// into a child by `fork` included: the child cannot release the parent's
+/// handle, nor act as its owner).
+///
 /// Ownership: the handle is freed even when a status other than `OK` is
 /// returned (the detail says what failed on the way); never use it again.
 /// Thread-safety: must not race other calls on the same handle.
 ///
 /// # Safety
-/// `seg` must be NULL or a live handle not used by any other thread.
+/// `seg` may be any value (NULL: a no-op; not a live handle: `BAD_HANDLE`,
+/// nothing is read through it), but a live handle must not be in use by any
+/// other thread: a call on it that is still running when the segment is
+/// freed is undefined behaviour. A call that starts afterwards gets
+/// `BAD_HANDLE`.
 #[no_mangle]
 pub unsafe extern "C" fn shmiface_destroy(seg: *mut shmiface_segment) -> shmiface_status {
     guard("shmiface_destroy", || {
         if seg.is_null() {
             return Ok(());
         }
-        // SAFETY: a live handle made by Box::into_raw, released exactly once.
-        let handle = unsafe { Box::from_raw(seg) };
-        handle.segment.destroy()
+        // The handle is refused from here on; the segment is freed after.
+        let segment = handles::remove(seg, "seg")?;
+        segment.destroy()
     })
 }
 
@@ -257,12 +276,16 @@ pub unsafe extern "C" fn shmiface_destroy(seg: *mut shmiface_segment) -> shmifac
 /// `len_out` (may be NULL) receives its length, also on `BUFFER_TOO_SMALL`;
 /// `version_out` (may be NULL) the version of the value read. `buf` may be
 /// NULL only when `buf_len` is 0. Never blocks and never tears.
+/// `BAD_HANDLE` if `seg` is not a live handle.
 ///
 /// Thread-safety: as `shmiface_get_string`.
 ///
 /// # Safety
-/// `seg` NULL or a live handle; `buf` valid for `buf_len` bytes of writes;
-/// `len_out` and `version_out` NULL or valid for a write.
+/// `seg` may be any value: NULL returns `NULL_ARGUMENT`, and any other
+/// pointer that is not a live handle returns `BAD_HANDLE` (nothing is read
+/// through it); no other thread may destroy the handle during the call.
+/// `buf` must be valid for `buf_len` bytes of writes; `len_out` and
+/// `version_out` NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn shmiface_get_bytes(
     seg: *const shmiface_segment,
@@ -276,7 +299,7 @@ pub unsafe extern "C" fn shmiface_get_bytes(
         let seg = unsafe { handle(seg, "seg") }?;
         // SAFETY: per this function's contract.
         let buf = unsafe { bytes_out(buf, buf_len, "buf") }?;
-        match seg.segment.read_into(buf) {
+        match seg.read_into(buf) {
             Ok(snapshot) => {
                 // SAFETY: per this function's contract.
                 unsafe {
@@ -299,12 +322,16 @@ pub unsafe extern "C" fn shmiface_get_bytes(
 /// shmiface_set_bytes: replaces the value with `len` bytes at `data` (NUL
 /// allowed; `data` may be NULL when `len` is 0). `flags` is 0 or
 /// `SHMIFACE_SET_NOTIFY`. `version_out` (may be NULL) receives the new version.
+/// `BAD_HANDLE` if `seg` is not a live handle.
 ///
 /// Thread-safety: as `shmiface_set_string`.
 ///
 /// # Safety
-/// `seg` NULL or a live handle; `data` valid for `len` bytes of reads;
-/// `version_out` NULL or valid for a write.
+/// `seg` may be any value: NULL returns `NULL_ARGUMENT`, and any other
+/// pointer that is not a live handle returns `BAD_HANDLE` (nothing is read
+/// through it); no other thread may destroy the handle during the call.
+/// `data` must be valid for `len` bytes of reads; `version_out` NULL or
+/// valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn shmiface_set_bytes(
     seg: *mut shmiface_segment,
@@ -318,7 +345,7 @@ pub unsafe extern "C" fn shmiface_set_bytes(
         let seg = unsafe { handle(seg, "seg") }?;
         // SAFETY: per this function's contract.
         let data = unsafe { bytes_in(data, len, "data") }?;
-        let version = seg.segment.write(data, notify_flag(flags)?)?;
+        let version = seg.write(data, notify_flag(flags)?)?;
         // SAFETY: per this function's contract.
         unsafe { put(version_out, version) };
         Ok(())
@@ -328,7 +355,8 @@ pub unsafe extern "C" fn shmiface_set_bytes(
 /// shmiface_compare_and_set: replaces the value only if its version is
 /// `expected_version`, else returns `CONFLICT` and changes nothing. The
 /// building block for read-modify-write from any language. `flags` and
-/// `version_out` as for `shmiface_set_bytes`.
+/// `version_out` as for `shmiface_set_bytes`. `BAD_HANDLE` if `seg` is not
+/// a live handle.
 ///
 /// # Safety
 /// As for `shmiface_set_bytes`.
@@ -346,9 +374,7 @@ pub unsafe extern "C" fn shmiface_compare_and_set(
         let seg = unsafe { handle(seg, "seg") }?;
         // SAFETY: per this function's contract.
         let data = unsafe { bytes_in(data, len, "data") }?;
-        let version = seg
-            .segment
-            .compare_and_set(expected_version, data, notify_flag(flags)?)?;
+        let version = seg.compare_and_set(expected_version, data, notify_flag(flags)?)?;
         // SAFETY: per this function's contract.
         unsafe { put(version_out, version) };
         Ok(())
@@ -356,16 +382,19 @@ pub unsafe extern "C" fn shmiface_compare_and_set(
 }
 
 /// shmiface_notify: wakes every waiter without changing the value.
+/// `BAD_HANDLE` if `seg` is not a live handle.
 ///
 /// Thread-safety: any thread.
 ///
 /// # Safety
-/// `seg` must be NULL or a live handle.
+/// `seg` may be any value: NULL returns `NULL_ARGUMENT`, and any other
+/// pointer that is not a live handle returns `BAD_HANDLE` (nothing is read
+/// through it); no other thread may destroy the handle during the call.
 #[no_mangle]
 pub unsafe extern "C" fn shmiface_notify(seg: *mut shmiface_segment) -> shmiface_status {
     guard("shmiface_notify", || {
         // SAFETY: per this function's contract.
-        unsafe { handle(seg, "seg") }?.segment.notify()
+        unsafe { handle(seg, "seg") }?.notify()
     })
 }
 
@@ -377,8 +406,9 @@ pub unsafe extern "C" fn shmiface_notify(seg: *mut shmiface_segment) -> shmiface
 /// 0 polls; below -1 is `INVALID_ARGUMENT`. Returns `TIMEOUT`, or
 /// `DESTROYED` when the owner destroys the segment. A spurious wake is
 /// never reported as `OK`, and a notification made after `*seen` was read
-/// is never missed. The waiter spins for a bounded budget first (see
-/// `shmiface_set_spin_ns`) and then sleeps in the kernel, re-checking at
+/// is never missed. `BAD_HANDLE` if `seg` is not a live handle. The waiter
+/// spins for a bounded budget first (see `shmiface_set_spin_ns`) and then
+/// sleeps in the kernel, re-checking at
 /// least every 250 ms (so a notifier killed mid-notify delays it at most that).
 /// The budget adapts per segment: waits whose notifications keep coming
 /// later than it shrink it (down to 2 µs), one that came soon after the
@@ -388,7 +418,10 @@ pub unsafe extern "C" fn shmiface_notify(seg: *mut shmiface_segment) -> shmiface
 /// Thread-safety: any number of threads may wait on one handle.
 ///
 /// # Safety
-/// `seg` must be NULL or a live handle; `seen` NULL or valid for reads and writes.
+/// `seg` may be any value: NULL returns `NULL_ARGUMENT`, and any other
+/// pointer that is not a live handle returns `BAD_HANDLE` (nothing is read
+/// through it); no other thread may destroy the handle during the call.
+/// `seen` must be NULL or valid for reads and writes.
 #[no_mangle]
 pub unsafe extern "C" fn shmiface_wait(
     seg: *mut shmiface_segment,
@@ -401,16 +434,20 @@ pub unsafe extern "C" fn shmiface_wait(
         let timeout = timeout_arg(timeout_ms)?;
         // SAFETY: per this function's contract (NULL allowed).
         let seen = unsafe { seen.as_mut() };
-        seg.segment.wait(seen, timeout)
+        seg.wait(seen, timeout)
     })
 }
 
 /// shmiface_get_info: fills `*out` with a snapshot for monitoring.
+/// `BAD_HANDLE` if `seg` is not a live handle.
 ///
 /// Thread-safety: any thread.
 ///
 /// # Safety
-/// `seg` must be NULL or a live handle; `out` NULL or valid for a write.
+/// `seg` may be any value: NULL returns `NULL_ARGUMENT`, and any other
+/// pointer that is not a live handle returns `BAD_HANDLE` (nothing is read
+/// through it); no other thread may destroy the handle during the call.
+/// `out` must be NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn shmiface_get_info(
     seg: *const shmiface_segment,
@@ -421,7 +458,7 @@ pub unsafe extern "C" fn shmiface_get_info(
         let seg = unsafe { handle(seg, "seg") }?;
         // SAFETY: per this function's contract.
         let out = unsafe { required_mut(out, "out") }?;
-        *out = seg.segment.info()?.into();
+        *out = seg.info()?.into();
         Ok(())
     })
 }

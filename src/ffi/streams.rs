@@ -8,15 +8,13 @@ use std::mem::size_of;
 
 use super::boundary::{bytes_out, guard, handle, name_arg, put, required_mut, timeout_arg};
 use super::types::{shmiface_info, shmiface_segment, shmiface_status};
-use super::{new_handle, notify_flag, options_from};
+use super::{handles, notify_flag, options_from};
 use crate::error::{Error, ErrorKind, Result};
 use crate::segment::{Info, Segment};
 
 /// `*version` for `shmiface_next` and `shmiface_borrow`: the current value,
 /// without waiting (the way to start reading from now).
 pub const SHMIFACE_LATEST: u64 = u64::MAX;
-/// The ABI's minor version: 1 adds streams, loans, borrows, handle checks.
-pub const SHMIFACE_ABI_MINOR: u32 = 1;
 /// The most values a segment keeps (`shmiface_create_options.history`).
 pub const SHMIFACE_MAX_HISTORY: u32 = 65_536;
 
@@ -147,7 +145,7 @@ pub unsafe extern "C" fn shmiface_create(
         let out = unsafe { required_mut(out, "out") }?;
         // SAFETY: per this function's contract.
         let options = unsafe { create_options(options, options_size) }?;
-        *out = new_handle(Segment::create(name, &options)?);
+        *out = handles::insert(|| Segment::create(name, &options))?;
         Ok(())
     })
 }
@@ -189,7 +187,7 @@ pub unsafe extern "C" fn shmiface_next(
         // SAFETY: per this function's contract.
         let buf = unsafe { bytes_out(buf, buf_len, "buf") }?;
         let timeout = timeout_arg(timeout_ms)?;
-        match seg.segment.next_into(*version, buf, timeout) {
+        match seg.next_into(*version, buf, timeout) {
             Ok(s) => {
                 // SAFETY: per this function's contract.
                 unsafe { put(len_out, s.len) };
@@ -234,7 +232,7 @@ pub unsafe extern "C" fn shmiface_loan(
         let data = unsafe { required_mut(data, "data") }?;
         // SAFETY: per this function's contract.
         let capacity_out = unsafe { required_mut(capacity_out, "capacity_out") }?;
-        let (ptr, capacity) = seg.segment.loan()?;
+        let (ptr, capacity) = seg.loan()?;
         *data = ptr;
         *capacity_out = capacity;
         Ok(())
@@ -260,7 +258,7 @@ pub unsafe extern "C" fn shmiface_publish(
         // SAFETY: per this function's contract.
         let seg = unsafe { handle(seg, "seg") }?;
         let notify = notify_flag(flags)?;
-        let version = seg.segment.publish(len, notify)?;
+        let version = seg.publish(len, notify)?;
         // SAFETY: per this function's contract.
         unsafe { put(version_out, version) };
         Ok(())
@@ -276,7 +274,7 @@ pub unsafe extern "C" fn shmiface_publish(
 pub unsafe extern "C" fn shmiface_discard(seg: *mut shmiface_segment) -> shmiface_status {
     guard("shmiface_discard", || {
         // SAFETY: per this function's contract.
-        unsafe { handle(seg, "seg") }?.segment.discard()
+        unsafe { handle(seg, "seg") }?.discard()
     })
 }
 
@@ -309,7 +307,7 @@ pub unsafe extern "C" fn shmiface_borrow(
         // SAFETY: per this function's contract.
         let data = unsafe { required_mut(data, "data") }?;
         let timeout = timeout_arg(timeout_ms)?;
-        let b = seg.segment.borrow(*version, timeout)?;
+        let b = seg.borrow(*version, timeout)?;
         *data = b.data;
         // SAFETY: per this function's contract.
         unsafe { put(len_out, b.len) };
@@ -333,7 +331,7 @@ pub unsafe extern "C" fn shmiface_release(
 ) -> shmiface_status {
     guard("shmiface_release", || {
         // SAFETY: per this function's contract.
-        unsafe { handle(seg, "seg") }?.segment.release(version)
+        unsafe { handle(seg, "seg") }?.release(version)
     })
 }
 
@@ -365,7 +363,7 @@ pub unsafe extern "C" fn shmiface_get_info_ex(
                 ),
             ));
         }
-        let info: shmiface_info_ex = seg.segment.info()?.into();
+        let info: shmiface_info_ex = seg.info()?.into();
         // SAFETY: `out` is valid for `out_size` >= `known` bytes.
         unsafe {
             std::ptr::write_bytes(out as *mut u8, 0, out_size);

@@ -1,9 +1,10 @@
-//! The C-visible types and constants of ABI version 1. Names and numbers
-//! here are the contract of `shared/ABI.md`: add, never change.
+//! The C-visible types and constants of ABI version 1 (and its minor
+//! revision 1.1). Names and numbers here are the contract of
+//! `shared/ABI.md`: add, never change.
 #![allow(non_camel_case_types)]
 
 use crate::error::ErrorKind;
-use crate::segment::{Info, Segment};
+use crate::segment::Info;
 
 /// A status code: one of the `SHMIFACE_*` constants below. A plain integer,
 /// so that a value unknown to the caller is never undefined behaviour.
@@ -26,12 +27,24 @@ pub const SHMIFACE_ERR_NOT_READY: shmiface_status = 13;
 pub const SHMIFACE_ERR_NO_SPACE: shmiface_status = 14;
 pub const SHMIFACE_ERR_OS: shmiface_status = 15;
 pub const SHMIFACE_ERR_PANIC: shmiface_status = 16;
+/// A borrowed value was overwritten while it was borrowed: the bytes read
+/// through it may be wrong (ABI 1.1).
 pub const SHMIFACE_ERR_OVERWRITTEN: shmiface_status = 17;
+/// Not a live handle of this library: destroyed already (use after destroy,
+/// double destroy), never made by it (a handle plus an offset, a small
+/// integer), or made before `fork` in the parent process (ABI 1.1). Every
+/// function that takes a handle returns it for such a non-NULL pointer and
+/// never crashes.
 pub const SHMIFACE_ERR_BAD_HANDLE: shmiface_status = 18;
+/// This thread holds an open loan on this segment, and the call would wait
+/// for itself (ABI 1.1).
 pub const SHMIFACE_ERR_BUSY: shmiface_status = 19;
 
 /// The ABI version this header describes; compare with `shmiface_abi_version()`.
 pub const SHMIFACE_ABI_VERSION: u32 = 1;
+/// The minor revision of the ABI this header describes (1.1: additions
+/// only); `shmiface_abi_version()` stays `SHMIFACE_ABI_VERSION`.
+pub const SHMIFACE_ABI_MINOR: u32 = 1;
 /// `shmiface_options.flags`: the owner's destroy does not unlink the segment.
 pub const SHMIFACE_PERSISTENT: u32 = 1;
 /// `flags` of the set calls: wake every waiter after the value is replaced.
@@ -101,9 +114,13 @@ impl From<Info> for shmiface_info {
 }
 
 /// An opaque handle to a segment, made by `shmiface_init_instance` or
-/// `shmiface_get_instance` and released by `shmiface_destroy`.
+/// `shmiface_get_instance` and released by `shmiface_destroy`. The pointer
+/// is a token, not an address: never dereference it. A non-NULL pointer
+/// that is not a live handle is refused with `SHMIFACE_ERR_BAD_HANDLE`.
+// Never constructed: a handle's value encodes a slot of the handle table
+// (`handles.rs`), so nothing is ever read through a `*const shmiface_segment`.
 pub struct shmiface_segment {
-    pub(crate) segment: Segment,
+    _token: [u8; 0],
 }
 
 /// A static, NUL-terminated description of a status code.
@@ -127,7 +144,9 @@ pub(crate) fn status_text(status: shmiface_status) -> &'static [u8] {
         SHMIFACE_ERR_OS => b"operating system error\0",
         SHMIFACE_ERR_PANIC => b"internal error (caught panic)\0",
         SHMIFACE_ERR_OVERWRITTEN => b"the borrowed value was overwritten while borrowed\0",
-        SHMIFACE_ERR_BAD_HANDLE => b"not a live handle of this library\0",
+        SHMIFACE_ERR_BAD_HANDLE => {
+            b"not a live handle (destroyed, or never made by this library)\0"
+        }
         SHMIFACE_ERR_BUSY => b"this thread holds an open loan on the segment\0",
         _ => b"unknown status code\0",
     }
@@ -136,3 +155,6 @@ pub(crate) fn status_text(status: shmiface_status) -> &'static [u8] {
 static_assertions::const_assert_eq!(ErrorKind::Panic as i32, SHMIFACE_ERR_PANIC);
 static_assertions::const_assert_eq!(ErrorKind::NullArgument as i32, SHMIFACE_ERR_NULL_ARGUMENT);
 static_assertions::const_assert_eq!(ErrorKind::NoSpace as i32, SHMIFACE_ERR_NO_SPACE);
+static_assertions::const_assert_eq!(ErrorKind::Overwritten as i32, SHMIFACE_ERR_OVERWRITTEN);
+static_assertions::const_assert_eq!(ErrorKind::BadHandle as i32, SHMIFACE_ERR_BAD_HANDLE);
+static_assertions::const_assert_eq!(ErrorKind::Busy as i32, SHMIFACE_ERR_BUSY);

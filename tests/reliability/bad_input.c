@@ -1,19 +1,23 @@
 /* Bad input from callers, table-driven: every exported function with NULLs,
  * bad names, oversized values, zero and huge capacities, unknown flags and
- * negative timeouts. Each row checks the exact status; every failing row
- * also checks that shmiface_last_error names the function that failed and
- * says why (non-empty), and that out-parameters were left untouched (the
- * ABI writes them only on OK, except len_out on BUFFER_TOO_SMALL).
+ * negative timeouts, and pointers that are not live handles (destroyed,
+ * destroyed twice, a handle plus 8, small integers). Each row checks the
+ * exact status; every failing row also checks that shmiface_last_error
+ * names the function that failed and says why (non-empty), and that
+ * out-parameters were left untouched (the ABI writes them only on OK,
+ * except len_out on BUFFER_TOO_SMALL).
  *
  * The fixture: OWNER owns segment NAME (capacity 16, value "abc"); ATT is
- * a second handle; GONE is a handle to a segment its owner destroyed. */
+ * a second handle; GONE is a handle to a segment its owner destroyed; DEAD
+ * is a handle to NAME that was itself destroyed, and FORGED is ATT plus 8:
+ * neither is a live handle (BAD_HANDLE, ABI 1.1). */
 #define _GNU_SOURCE
 #include <limits.h>
 #include <stdint.h>
 
 #include "harness.h"
 
-static shmiface_segment *OWNER, *ATT, *GONE;
+static shmiface_segment *OWNER, *ATT, *GONE, *DEAD, *FORGED;
 static const char *NAME;
 static int violations;
 #define SENTINEL ((shmiface_segment *)(uintptr_t)0x5e47)
@@ -132,6 +136,9 @@ static shmiface_status gstr_exact(void) {
 }
 static shmiface_status gstr_null_len_out(void) { char b[8]; return shmiface_get_string(ATT, b, sizeof b, NULL); }
 static shmiface_status gstr_destroyed(void) { char b[8]; return gs(GONE, b, sizeof b, 0); }
+static shmiface_status gstr_dead(void) { char b[8]; return gs(DEAD, b, sizeof b, 0); }
+static shmiface_status gstr_forged(void) { char b[8]; return gs(FORGED, b, sizeof b, 0); }
+static shmiface_status gstr_small_int(void) { char b[8]; return gs((shmiface_segment *)(uintptr_t)5, b, sizeof b, 0); }
 
 /* ---- set_string / set_string_notify ---- */
 
@@ -152,6 +159,8 @@ static shmiface_status sstr_fits(void) {
     return st;
 }
 static shmiface_status sstr_destroyed(void) { return shmiface_set_string(GONE, "x"); }
+static shmiface_status sstr_dead(void) { return shmiface_set_string(DEAD, "x"); }
+static shmiface_status sstr_forged(void) { return shmiface_set_string(FORGED, "x"); }
 static shmiface_status ssn_null_seg(void) { return shmiface_set_string_notify(NULL, "x"); }
 static shmiface_status ssn_null_value(void) { return shmiface_set_string_notify(ATT, NULL); }
 static shmiface_status ssn_too_long(void) {
@@ -160,10 +169,19 @@ static shmiface_status ssn_too_long(void) {
     return st;
 }
 static shmiface_status ssn_destroyed(void) { return shmiface_set_string_notify(GONE, "x"); }
+static shmiface_status ssn_dead(void) { return shmiface_set_string_notify(DEAD, "x"); }
+static shmiface_status ssn_forged(void) { return shmiface_set_string_notify(FORGED, "x"); }
 
 /* ---- destroy ---- */
 
 static shmiface_status destroy_null(void) { return shmiface_destroy(NULL); }
+static shmiface_status destroy_twice(void) { return shmiface_destroy(DEAD); }
+static shmiface_status destroy_forged(void) {
+    shmiface_status st = shmiface_destroy(FORGED);
+    if (!value_is_abc()) violations++; /* ATT, next to it, still works */
+    return st;
+}
+static shmiface_status destroy_all_bits(void) { return shmiface_destroy((shmiface_segment *)(uintptr_t)-1); }
 
 /* ---- get_bytes ---- */
 
@@ -188,6 +206,8 @@ static shmiface_status gbytes_small(void) { uint8_t b[2]; return gb(ATT, b, size
 static shmiface_status gbytes_exact(void) { uint8_t b[3]; return gb(ATT, b, sizeof b, 3); }
 static shmiface_status gbytes_null_outs(void) { uint8_t b[3]; return shmiface_get_bytes(ATT, b, 3, NULL, NULL); }
 static shmiface_status gbytes_destroyed(void) { uint8_t b[8]; return gb(GONE, b, sizeof b, 0); }
+static shmiface_status gbytes_dead(void) { uint8_t b[8]; return gb(DEAD, b, sizeof b, 0); }
+static shmiface_status gbytes_forged(void) { uint8_t b[8]; return gb(FORGED, b, sizeof b, 0); }
 
 /* ---- set_bytes ---- */
 
@@ -210,6 +230,8 @@ static shmiface_status sbytes_flags_all(void) { return sb(ATT, BYTES, 3, UINT32_
 static shmiface_status sbytes_notify(void) { return sb(ATT, BYTES, 16, SHMIFACE_SET_NOTIFY); }
 static shmiface_status sbytes_nul_inside(void) { return sb(ATT, (const uint8_t *)"a\0b", 3, 0); }
 static shmiface_status sbytes_destroyed(void) { return sb(GONE, BYTES, 3, 0); }
+static shmiface_status sbytes_dead(void) { return sb(DEAD, BYTES, 3, 0); }
+static shmiface_status sbytes_forged(void) { return sb(FORGED, BYTES, 3, 0); }
 
 /* ---- compare_and_set ---- */
 
@@ -235,11 +257,15 @@ static shmiface_status cas_too_large(void) { return cas(ATT, 0, BYTES, 17, 0); }
 static shmiface_status cas_flags(void) { return cas(ATT, 0, BYTES, 3, 4); }
 static shmiface_status cas_ok(void) { return cas(ATT, 0, BYTES, 3, SHMIFACE_SET_NOTIFY); }
 static shmiface_status cas_destroyed(void) { return cas(GONE, 0, BYTES, 3, 0); }
+static shmiface_status cas_dead(void) { return cas(DEAD, 0, BYTES, 3, 0); }
+static shmiface_status cas_forged(void) { return cas(FORGED, 0, BYTES, 3, 0); }
 
 /* ---- notify / wait ---- */
 
 static shmiface_status notify_null(void) { return shmiface_notify(NULL); }
 static shmiface_status notify_destroyed(void) { return shmiface_notify(GONE); }
+static shmiface_status notify_dead(void) { return shmiface_notify(DEAD); }
+static shmiface_status notify_forged(void) { return shmiface_notify(FORGED); }
 static shmiface_status wt(shmiface_segment *seg, int64_t timeout) {
     shmiface_info info;
     uint64_t seen = 0;
@@ -263,6 +289,8 @@ static shmiface_status wait_behind(void) {
     return shmiface_wait(ATT, &seen, -1);
 }
 static shmiface_status wait_destroyed(void) { return wt(GONE, -1); }
+static shmiface_status wait_dead(void) { return wt(DEAD, -1); }
+static shmiface_status wait_forged(void) { return wt(FORGED, -1); }
 
 /* ---- get_info / unlink ---- */
 
@@ -274,6 +302,8 @@ static shmiface_status info_destroyed(void) {
     if (st == SHMIFACE_OK && !i.destroyed) violations++;
     return st;
 }
+static shmiface_status info_dead(void) { shmiface_info i; return shmiface_get_info(DEAD, &i); }
+static shmiface_status info_forged(void) { shmiface_info i; return shmiface_get_info(FORGED, &i); }
 static shmiface_status unlink_null(void) { return shmiface_unlink(NULL); }
 static shmiface_status unlink_empty(void) { return shmiface_unlink(""); }
 static shmiface_status unlink_slash(void) { return shmiface_unlink("../etc/passwd"); }
@@ -333,16 +363,26 @@ static const struct row ROWS[] = {
     ROW("shmiface_get_string", SHMIFACE_OK, gstr_exact),
     ROW("shmiface_get_string", SHMIFACE_OK, gstr_null_len_out),
     ROW("shmiface_get_string", SHMIFACE_ERR_DESTROYED, gstr_destroyed),
+    ROW("shmiface_get_string", SHMIFACE_ERR_BAD_HANDLE, gstr_dead),
+    ROW("shmiface_get_string", SHMIFACE_ERR_BAD_HANDLE, gstr_forged),
+    ROW("shmiface_get_string", SHMIFACE_ERR_BAD_HANDLE, gstr_small_int),
     ROW("shmiface_set_string", SHMIFACE_ERR_NULL_ARGUMENT, sstr_null_seg),
     ROW("shmiface_set_string", SHMIFACE_ERR_NULL_ARGUMENT, sstr_null_value),
     ROW("shmiface_set_string", SHMIFACE_ERR_TOO_LARGE, sstr_too_long),
     ROW("shmiface_set_string", SHMIFACE_OK, sstr_fits),
     ROW("shmiface_set_string", SHMIFACE_ERR_DESTROYED, sstr_destroyed),
+    ROW("shmiface_set_string", SHMIFACE_ERR_BAD_HANDLE, sstr_dead),
+    ROW("shmiface_set_string", SHMIFACE_ERR_BAD_HANDLE, sstr_forged),
     ROW("shmiface_set_string_notify", SHMIFACE_ERR_NULL_ARGUMENT, ssn_null_seg),
     ROW("shmiface_set_string_notify", SHMIFACE_ERR_NULL_ARGUMENT, ssn_null_value),
     ROW("shmiface_set_string_notify", SHMIFACE_ERR_TOO_LARGE, ssn_too_long),
     ROW("shmiface_set_string_notify", SHMIFACE_ERR_DESTROYED, ssn_destroyed),
+    ROW("shmiface_set_string_notify", SHMIFACE_ERR_BAD_HANDLE, ssn_dead),
+    ROW("shmiface_set_string_notify", SHMIFACE_ERR_BAD_HANDLE, ssn_forged),
     ROW("shmiface_destroy", SHMIFACE_OK, destroy_null),
+    ROW("shmiface_destroy", SHMIFACE_ERR_BAD_HANDLE, destroy_twice),
+    ROW("shmiface_destroy", SHMIFACE_ERR_BAD_HANDLE, destroy_forged),
+    ROW("shmiface_destroy", SHMIFACE_ERR_BAD_HANDLE, destroy_all_bits),
     ROW("shmiface_get_bytes", SHMIFACE_ERR_NULL_ARGUMENT, gbytes_null_seg),
     ROW("shmiface_get_bytes", SHMIFACE_ERR_NULL_ARGUMENT, gbytes_null_buf),
     ROW("shmiface_get_bytes", SHMIFACE_ERR_BUFFER_TOO_SMALL, gbytes_null_buf_zero),
@@ -350,6 +390,8 @@ static const struct row ROWS[] = {
     ROW("shmiface_get_bytes", SHMIFACE_OK, gbytes_exact),
     ROW("shmiface_get_bytes", SHMIFACE_OK, gbytes_null_outs),
     ROW("shmiface_get_bytes", SHMIFACE_ERR_DESTROYED, gbytes_destroyed),
+    ROW("shmiface_get_bytes", SHMIFACE_ERR_BAD_HANDLE, gbytes_dead),
+    ROW("shmiface_get_bytes", SHMIFACE_ERR_BAD_HANDLE, gbytes_forged),
     ROW("shmiface_set_bytes", SHMIFACE_ERR_NULL_ARGUMENT, sbytes_null_seg),
     ROW("shmiface_set_bytes", SHMIFACE_ERR_NULL_ARGUMENT, sbytes_null_data),
     ROW("shmiface_set_bytes", SHMIFACE_OK, sbytes_null_data_empty),
@@ -360,6 +402,8 @@ static const struct row ROWS[] = {
     ROW("shmiface_set_bytes", SHMIFACE_OK, sbytes_notify),
     ROW("shmiface_set_bytes", SHMIFACE_OK, sbytes_nul_inside),
     ROW("shmiface_set_bytes", SHMIFACE_ERR_DESTROYED, sbytes_destroyed),
+    ROW("shmiface_set_bytes", SHMIFACE_ERR_BAD_HANDLE, sbytes_dead),
+    ROW("shmiface_set_bytes", SHMIFACE_ERR_BAD_HANDLE, sbytes_forged),
     ROW("shmiface_compare_and_set", SHMIFACE_ERR_NULL_ARGUMENT, cas_null_seg),
     ROW("shmiface_compare_and_set", SHMIFACE_ERR_NULL_ARGUMENT, cas_null_data),
     ROW("shmiface_compare_and_set", SHMIFACE_ERR_CONFLICT, cas_stale),
@@ -368,8 +412,12 @@ static const struct row ROWS[] = {
     ROW("shmiface_compare_and_set", SHMIFACE_ERR_INVALID_ARGUMENT, cas_flags),
     ROW("shmiface_compare_and_set", SHMIFACE_OK, cas_ok),
     ROW("shmiface_compare_and_set", SHMIFACE_ERR_DESTROYED, cas_destroyed),
+    ROW("shmiface_compare_and_set", SHMIFACE_ERR_BAD_HANDLE, cas_dead),
+    ROW("shmiface_compare_and_set", SHMIFACE_ERR_BAD_HANDLE, cas_forged),
     ROW("shmiface_notify", SHMIFACE_ERR_NULL_ARGUMENT, notify_null),
     ROW("shmiface_notify", SHMIFACE_ERR_DESTROYED, notify_destroyed),
+    ROW("shmiface_notify", SHMIFACE_ERR_BAD_HANDLE, notify_dead),
+    ROW("shmiface_notify", SHMIFACE_ERR_BAD_HANDLE, notify_forged),
     ROW("shmiface_wait", SHMIFACE_ERR_NULL_ARGUMENT, wait_null_seg),
     ROW("shmiface_wait", SHMIFACE_ERR_INVALID_ARGUMENT, wait_minus_2),
     ROW("shmiface_wait", SHMIFACE_ERR_INVALID_ARGUMENT, wait_int64_min),
@@ -378,9 +426,13 @@ static const struct row ROWS[] = {
     ROW("shmiface_wait", SHMIFACE_ERR_TIMEOUT, wait_null_seen_poll),
     ROW("shmiface_wait", SHMIFACE_OK, wait_behind),
     ROW("shmiface_wait", SHMIFACE_ERR_DESTROYED, wait_destroyed),
+    ROW("shmiface_wait", SHMIFACE_ERR_BAD_HANDLE, wait_dead),
+    ROW("shmiface_wait", SHMIFACE_ERR_BAD_HANDLE, wait_forged),
     ROW("shmiface_get_info", SHMIFACE_ERR_NULL_ARGUMENT, info_null_seg),
     ROW("shmiface_get_info", SHMIFACE_ERR_NULL_ARGUMENT, info_null_out),
     ROW("shmiface_get_info", SHMIFACE_OK, info_destroyed),
+    ROW("shmiface_get_info", SHMIFACE_ERR_BAD_HANDLE, info_dead),
+    ROW("shmiface_get_info", SHMIFACE_ERR_BAD_HANDLE, info_forged),
     ROW("shmiface_unlink", SHMIFACE_ERR_NULL_ARGUMENT, unlink_null),
     ROW("shmiface_unlink", SHMIFACE_ERR_INVALID_NAME, unlink_empty),
     ROW("shmiface_unlink", SHMIFACE_ERR_INVALID_NAME, unlink_slash),
@@ -418,14 +470,14 @@ static int the_table(void) {
 
 /* Not in the table: calls that take no handle and cannot fail. */
 static int status_str_and_versions(void) {
-    const int32_t probes[] = {INT32_MIN, -1, 0, 1, 7, 16, 17, 100, INT32_MAX};
+    const int32_t probes[] = {INT32_MIN, -1, 0, 1, 7, 16, 17, 18, 19, 20, 100, INT32_MAX};
     for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
         const char *s = shmiface_status_str(probes[i]);
         CHECK(s != NULL && s[0] != '\0');
     }
-    CHECK(strcmp(shmiface_status_str(17), "unknown status code") == 0);
+    CHECK(strcmp(shmiface_status_str(20), "unknown status code") == 0);
     CHECK(strcmp(shmiface_status_str(-1), "unknown status code") == 0);
-    for (int32_t s = 0; s <= 16; s++) CHECK(strcmp(shmiface_status_str(s), "unknown status code") != 0);
+    for (int32_t s = 0; s <= 19; s++) CHECK(strcmp(shmiface_status_str(s), "unknown status code") != 0);
     CHECK(shmiface_abi_version() == SHMIFACE_ABI_VERSION);
     CHECK(shmiface_version() != NULL && shmiface_version()[0] != '\0');
     return 0;
@@ -462,6 +514,9 @@ int main(void) {
     if (shmiface_init_instance(gone, NULL, &gone_owner) != SHMIFACE_OK) return 2;
     if (shmiface_get_instance(gone, &GONE) != SHMIFACE_OK) return 2;
     if (shmiface_destroy(gone_owner) != SHMIFACE_OK) return 2;
+    if (shmiface_get_instance(NAME, &DEAD) != SHMIFACE_OK) return 2;
+    if (shmiface_destroy(DEAD) != SHMIFACE_OK) return 2;
+    FORGED = (shmiface_segment *)((char *)ATT + 8);
 
     RUN_TEST(the_table);
     RUN_TEST(status_str_and_versions);

@@ -18,6 +18,7 @@ from typing import Any, Optional
 from . import _args, _current
 from ._errors import (
     BufferTooSmallError,
+    BusyError,
     ConflictError,
     DestroyedError,
     ExistsError,
@@ -27,6 +28,7 @@ from ._errors import (
     NoSpaceError,
     NotFoundError,
     NotReadyError,
+    OverwrittenError,
     PermissionDeniedError,
     ShmifaceError,
     TooLargeError,
@@ -41,6 +43,7 @@ from ._segment import Info, Segment
 __all__ = [
     "ABI_VERSION",
     "BufferTooSmallError",
+    "BusyError",
     "ConflictError",
     "DestroyedError",
     "ExistsError",
@@ -51,6 +54,7 @@ __all__ = [
     "NoSpaceError",
     "NotFoundError",
     "NotReadyError",
+    "OverwrittenError",
     "PermissionDeniedError",
     "Segment",
     "ShmifaceError",

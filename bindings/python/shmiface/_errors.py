@@ -75,6 +75,16 @@ class NoSpaceError(ShmifaceError, OSError):
     """The shared-memory filesystem has no room for the segment."""
 
 
+class OverwrittenError(ShmifaceError):
+    """A borrowed value was overwritten while it was borrowed: what was read
+    through the borrow may be wrong (status 17)."""
+
+
+class BusyError(ShmifaceError):
+    """This thread holds an open loan on the segment and the call would wait
+    for itself (status 19)."""
+
+
 _BY_STATUS: Dict[int, Type[ShmifaceError]] = {
     lib.SHMIFACE_ERR_NULL_ARGUMENT: InvalidArgumentError,
     lib.SHMIFACE_ERR_INVALID_NAME: InvalidNameError,
@@ -90,6 +100,11 @@ _BY_STATUS: Dict[int, Type[ShmifaceError]] = {
     lib.SHMIFACE_ERR_CONFLICT: ConflictError,
     lib.SHMIFACE_ERR_NOT_READY: NotReadyError,
     lib.SHMIFACE_ERR_NO_SPACE: NoSpaceError,
+    lib.SHMIFACE_ERR_OVERWRITTEN: OverwrittenError,
+    # Not a live handle: the package's Handle refuses a destroyed one itself
+    # (DestroyedError), so only a bug of the package could get here.
+    lib.SHMIFACE_ERR_BAD_HANDLE: ShmifaceError,
+    lib.SHMIFACE_ERR_BUSY: BusyError,
 }
 
 

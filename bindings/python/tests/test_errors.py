@@ -35,6 +35,9 @@ TABLE = {
     14: (shmiface.NoSpaceError, OSError),
     15: (shmiface.ShmifaceError, Exception),
     16: (shmiface.ShmifaceError, Exception),
+    17: (shmiface.OverwrittenError, shmiface.ShmifaceError),
+    18: (shmiface.ShmifaceError, Exception),
+    19: (shmiface.BusyError, shmiface.ShmifaceError),
 }
 
 
@@ -59,8 +62,32 @@ def test_the_status_constants_match_the_abi() -> None:
     names = ["OK", "ERR_NULL_ARGUMENT", "ERR_INVALID_NAME", "ERR_INVALID_ARGUMENT", "ERR_NOT_FOUND",
              "ERR_EXISTS", "ERR_TOO_LARGE", "ERR_BUFFER_TOO_SMALL", "ERR_TIMEOUT", "ERR_INCOMPATIBLE",
              "ERR_PERMISSION", "ERR_DESTROYED", "ERR_CONFLICT", "ERR_NOT_READY", "ERR_NO_SPACE",
-             "ERR_OS", "ERR_PANIC"]
-    assert [getattr(lib, "SHMIFACE_" + n) for n in names] == list(range(17))
+             "ERR_OS", "ERR_PANIC", "ERR_OVERWRITTEN", "ERR_BAD_HANDLE", "ERR_BUSY"]
+    assert [getattr(lib, "SHMIFACE_" + n) for n in names] == list(range(20))
+    assert lib.SHMIFACE_ABI_MINOR == 1 and lib.shmiface_abi_version() == lib.SHMIFACE_ABI_VERSION == 1
+
+
+def test_a_pointer_that_is_not_a_live_handle_is_refused_by_the_library() -> None:
+    # The package never passes one (its Handle refuses a destroyed handle
+    # itself); a raw call shows the library's answer.
+    fake = ffi.cast("shmiface_segment *", 5)
+    with pytest.raises(shmiface.ShmifaceError) as err:
+        _errors.check(lib.shmiface_notify(fake))
+    assert type(err.value) is shmiface.ShmifaceError
+    assert err.value.status == lib.SHMIFACE_ERR_BAD_HANDLE and "not a live handle" in str(err.value)
+
+
+def test_a_destroyed_segment_object_never_passes_its_handle_to_the_library() -> None:
+    seg = shmiface.init_instance(f"pyerr-dead-{os.getpid()}")
+    seg.destroy()
+    calls = [seg.get_bytes, seg.get_string, lambda: seg.set_string("x"), lambda: seg.set_bytes(b"x"),
+             lambda: seg.set_string_notify("x"), lambda: seg.compare_and_set(0, b"x"), seg.notify,
+             lambda: seg.wait(timeout=0), seg.info, lambda: seg.read_into(bytearray(8))]
+    for call in calls:
+        with pytest.raises(shmiface.DestroyedError) as err:
+            call()
+        assert "not a live handle" not in str(err.value)  # refused by the package, not the library
+    seg.destroy()  # a second destroy is a no-op, not a BAD_HANDLE
 
 
 def test_null_argument_from_a_raw_call() -> None:
