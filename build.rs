@@ -6,7 +6,9 @@
 //! (`shmiface_codegen::ffi_declarations`) become include/shmiface_ffi.h.
 //! Both are made in OUT_DIR. With SHMIFACE_UPDATE_HEADER=1 they also
 //! replace the committed files; with SHMIFACE_CHECK_HEADER=1 the build fails
-//! when either committed file differs from what is generated.
+//! when either committed file differs from what is generated. The
+//! declarations also go to <target dir>/header.h, where maturin's cffi mode
+//! looks for them (bindings/python/pyproject.toml).
 
 use std::path::{Path, PathBuf};
 
@@ -42,6 +44,7 @@ fn main() {
     let ffi = shmiface_codegen::ffi_declarations(&header)
         .unwrap_or_else(|why| panic!("include/shmiface_ffi.h cannot be generated: {why}"));
 
+    maturin_header(&out_dir, &ffi);
     for (name, fresh) in HEADERS.into_iter().zip([header, ffi]) {
         let generated = out_dir.join(name);
         std::fs::write(&generated, &fresh).expect("OUT_DIR is writable");
@@ -100,4 +103,23 @@ fn soname_link(out_dir: &Path) {
     }
     std::os::unix::fs::symlink("libshmiface.so", &link)
         .unwrap_or_else(|e| panic!("linking {}: {e}", link.display()));
+}
+
+/// maturin's cffi mode (bindings/python/pyproject.toml) reads the
+/// declarations from <target dir>/header.h when that file exists, and
+/// otherwise runs cbindgen over the whole crate, which finds constants that
+/// are not the ABI's. The declarations file is what it needs. The target
+/// dir is the ancestor of OUT_DIR that cargo marks with CACHEDIR.TAG.
+fn maturin_header(out_dir: &Path, ffi: &str) {
+    let Some(target_dir) = out_dir
+        .ancestors()
+        .find(|d| d.join("CACHEDIR.TAG").is_file())
+    else {
+        return;
+    };
+    let header = target_dir.join("header.h");
+    if std::fs::read_to_string(&header).ok().as_deref() != Some(ffi) {
+        // Best effort: a read-only target dir only stops a Python build.
+        let _ = std::fs::write(&header, ffi);
+    }
 }
