@@ -2,8 +2,13 @@
 each, as said by the comment just above its fence:
 
     <!-- test: run -->                       run it (sh) in the session
-    <!-- test: run background until=TEXT --> run it (sh) beside the session, as in
-                                             a second terminal, until it prints TEXT
+    <!-- test: run background until=TEXT [ends=TEXT] -->
+                                             run it (sh) beside the session, as in a
+                                             second terminal; go on once it prints
+                                             until=; at the end of its section (the
+                                             next ## heading) it gets Ctrl-C (SIGINT)
+                                             and must end with status 0, having
+                                             printed ends= when given
     <!-- test: file PATH -->                 write it to PATH (in the checkout)
     <!-- test: same-as PATH -->              it must be exactly the repository's PATH
     <!-- test: output -->                    what the run block before it prints
@@ -32,15 +37,19 @@ class Block:
     line: int
     verb: Optional[str]
     arg: str
+    section: int
 
 
 def blocks(markdown: str) -> List[Block]:
     lines = markdown.splitlines()
     found: List[Block] = []
+    section = 0
     i = 0
     while i < len(lines):
         fence = _FENCE.match(lines[i])
         if not fence:
+            if lines[i].startswith("## "):
+                section += 1
             i += 1
             continue
         start = i
@@ -61,6 +70,7 @@ def blocks(markdown: str) -> List[Block]:
             line=start + 1,
             verb=directive.group("verb") if directive else None,
             arg=directive.group("arg") if directive else "",
+            section=section,
         ))
         i += 1
     return found

@@ -98,12 +98,29 @@ def session_script(blocks):
     """The bash session, and the checks to make on its output afterwards."""
     out = ["set -euo pipefail", "set -m  # jobs in process groups of their own, as in a terminal",
            f"cd {shlex.quote(str(CHECKOUT))}", _SETTLE, "BACKGROUND=()", "CURRENT=",
-           "trap 's=$?; if [ -n \"$CURRENT\" ]; then cat \"$CURRENT_LOG\" >&2; "
+           "trap 's=$?; if [ -n \"$CURRENT\" ]; then cat \"$CURRENT_LOG\" \"$CURRENT_LOG.err\" >&2; "
            "echo \"readme: $CURRENT failed (status $s)\" >&2; fi' EXIT"]
     checks = []
     last_run = None
+    background = []  # (log, ends, where) of the running background blocks
+    section = None
+
+    def stop_background():
+        # Ctrl-C to each, as a person ends a second terminal's program.
+        for log, ends, where in background:
+            out.append("pid=${BACKGROUND[0]}; BACKGROUND=(\"${BACKGROUND[@]:1}\")")
+            out.append("kill -INT -- -$pid; wait $pid || "
+                       f"{{ s=$?; cat {log} >&2; echo 'readme: {where} ended with status '$s >&2; exit 1; }}")
+            if ends:
+                out.append(f"grep -qF {shlex.quote(ends)} {log} || "
+                           f"{{ cat {log} >&2; echo 'readme: {where} never printed {ends}' >&2; exit 1; }}")
+        background.clear()
+
     for n, b in enumerate(blocks):
         where = f"README line {b.line}"
+        if b.section != section:
+            stop_background()
+            section = b.section
         log = STEPS / f"{n}.out"
         if b.verb == "file":
             out.append(f"mkdir -p \"$(dirname {shlex.quote(b.arg)})\"")
@@ -118,6 +135,8 @@ def session_script(blocks):
                     sys.exit(f"readme: {where}: run background needs until=\"TEXT\"")
                 out.append(f"( source {shlex.quote(str(script))} ) > {log} 2>&1 &")
                 out.append("BACKGROUND+=($!)")
+                ends = re.search(r'ends="([^"]*)"', b.arg)
+                background.append((log, ends.group(1) if ends else "", where))
                 out.append(f"for _ in $(seq 3000); do grep -qF {shlex.quote(until.group(1))} {log} && break; "
                            f"kill -0 $! 2>/dev/null || break; sleep 0.02; done")
                 out.append(f"grep -qF {shlex.quote(until.group(1))} {log} || "
@@ -125,7 +144,9 @@ def session_script(blocks):
             else:
                 # Not in an `if` or `||`: errexit then holds inside the block too.
                 out.append(f"CURRENT={shlex.quote(where)} CURRENT_LOG={log}")
-                out.append(f"source {shlex.quote(str(script))} > {log} 2>&1")
+                # Its `output` block is what it prints on standard output;
+                # standard error (cargo's progress, make's commands) aside.
+                out.append(f"source {shlex.quote(str(script))} > {log} 2> {log}.err")
                 out.append("CURRENT=")
                 out.append("settle")
                 last_run = (log, where)
@@ -144,8 +165,7 @@ def session_script(blocks):
                     out.append("settle")
             out.append("set -e")
             checks.append((where, log, b.text))
-    out.append("for pid in ${BACKGROUND[@]+\"${BACKGROUND[@]}\"}; do kill -INT -- -$pid; "
-               "wait $pid || { echo \"readme: a background block ended with status $?\" >&2; exit 1; }; done")
+    stop_background()
     out.append("for pid in $(jobs -p); do echo \"readme: job $pid still running at the end\" >&2; "
                "kill -KILL -- -$pid; exit 1; done")
     out.append("echo '== the whole README ran' >&2")
@@ -166,6 +186,9 @@ def environment():
         PIP_CACHE_DIR=os.environ.get("PIP_CACHE_DIR", str(real_home / ".cache" / "pip")),
         PIP_DISABLE_PIP_VERSION_CHECK="1",
     )
+    # pyenv's shims find their versions through the real home.
+    if "PYENV_ROOT" in os.environ or (real_home / ".pyenv").is_dir():
+        keep["PYENV_ROOT"] = os.environ.get("PYENV_ROOT", str(real_home / ".pyenv"))
     return keep
 
 
