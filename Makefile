@@ -28,16 +28,18 @@ TEST_TARGETS :=
 
 all: lib
 
-# The release library plus the SONAME link that -lshmiface programs load at run time.
+# The release library, the CLI, and (made by build.rs, as for a plain
+# `cargo build --release`) the SONAME link libshmiface.so.1 that -lshmiface
+# programs load at run time.
 lib:
 	SHMIFACE_CHECK_HEADER=1 $(CARGO) build --release --locked
-	ln -sf libshmiface.so $(LIBSO1)
 
-# Regenerate include/shmiface.h from the Rust source (cbindgen, via build.rs).
+# Regenerate include/shmiface.h and include/shmiface_ffi.h from the Rust
+# source (cbindgen, via build.rs).
 header:
 	SHMIFACE_UPDATE_HEADER=1 $(CARGO) build --release --locked
 
-# The committed header must be exactly what cbindgen makes of the source.
+# The committed headers must be exactly what build.rs makes of the source.
 check-header:
 	SHMIFACE_CHECK_HEADER=1 $(CARGO) build --release --locked
 

@@ -123,6 +123,55 @@ def print_table(metrics, results, info, quick):
               f"  {r['limit'] or '':>8}  {verdict}")
 
 
+def short(value, unit):
+    """A figure as the README's table writes it: ns, µs, GB/s, %."""
+    if unit == "% of a core":
+        return f"{value:.2f} %"
+    if unit in ("ns", "ns/op"):
+        return f"{value / 1000:.1f} µs" if value >= 10_000 else f"{value:.1f} ns" if value < 1000 else f"{value:,.0f} ns"
+    return f"{value:.1f} {unit}"
+
+
+def figure(m):
+    """The median with the spread of the rounds beside it: 7.5 ns (7.3–7.9 ns)."""
+    runs = m["runs"]
+    text = short(m["median"], m["unit"])
+    if len(runs) > 1:
+        lo, hi = short(min(runs), m["unit"]), short(max(runs), m["unit"])
+        lo_num, lo_unit = lo.rsplit(" ", 1)
+        text += f" ({lo_num if lo_unit == hi.rsplit(' ', 1)[1] else lo}–{hi})"
+    return text
+
+
+def baseline_name(m):
+    """What a baseline is, from its label: the part after the figure's name."""
+    label = m["label"].removesuffix(", median")
+    return label.split(", ", 1)[1] if ", " in label else label
+
+
+def print_readme_table(metrics, results, info, quick):
+    """The README's performance table, as it is pasted there: each figure is
+    the median over rounds with the lowest–highest round beside it."""
+    print(f"From one run on {info['date']}, {info['cpu']}, {info['cores']} cores, "
+          f"Linux {info['kernel']}" + (" (quick: no meaning)" if quick else "") + ":")
+    print()
+    print("| | shmiface | baseline | ratio | target |")
+    print("|---|---|---|---|---|")
+    verdicts = {r["target"]: r for r in results}
+    for what, num, den, op, limit in TARGETS:
+        n = metrics[num]
+        base = ""
+        ratio = n["median"]
+        if den:
+            d = metrics[den]
+            base = f"{figure(d)} ({baseline_name(d)})"
+            ratio = n["median"] / d["median"]
+        r = verdicts.get(what)
+        mark = "" if r is None else " ✓" if r["pass"] else " ✗"
+        ratio_text = f"{ratio:.3g}×" if den else ""
+        print(f"| {what} | {figure(n)} | {base} | {ratio_text} | {op} {limit}{mark} |")
+
+
 def chart(samples, path):
     import matplotlib
 
@@ -164,6 +213,8 @@ def main(argv):
         json.dump({"machine": info, "quick": quick, "metrics": metrics, "targets": results}, f, indent=1)
     chart(samples, os.path.join(out_dir, "bench-latency.png"))
     print_table(metrics, results, info, quick)
+    print()
+    print_readme_table(metrics, results, info, quick)
     print(f"\nwritten: {out_dir}/results.json, {out_dir}/bench-latency.png")
 
 

@@ -5,7 +5,8 @@
 #                     a few minutes; run it on a quiet machine
 #   make test-bench   (part of make test) each benchmark once with tiny sizes
 #                     and the report in --quick mode, so none of them can rot;
-#                     it judges no speed
+#                     it judges no speed, but checks that the README-shaped
+#                     table shows each median's spread across rounds
 #
 # The C programs link the release library with an rpath, as a user's
 # program would; the Python one runs in the project's venv, with matplotlib
@@ -37,11 +38,15 @@ define bench_run
 	@mkdir -p $(BENCH_OUT)/$1
 	@for b in $(BENCH_C); do echo "== $$b $2"; $(BENCH_BIN)/$$b $(BENCH_OUT)/$1/$$b.json $2; done
 	@echo "== bench_python $2"; $(BENCH_PY_ENV) $(VPY) bench/python/bench_python.py $(BENCH_OUT)/$1/bench_python.json $2
-	$(VPY) bench/report.py $(BENCH_OUT)/$(if $2,quick,.) $(BENCH_OUT)/$1/*.json $2
+	$(VPY) bench/report.py $(BENCH_OUT)/$(if $2,quick,.) $(BENCH_OUT)/$1/*.json $2 | tee $(BENCH_OUT)/$1/report.txt
 endef
 
 bench: bench-programs
 	$(call bench_run,raw,)
 
+# The README's table must come out with the spread of the rounds beside
+# each median that has more than one round: "19.6 ns (19.1–20.0 ns)".
 test-bench: bench-programs
 	$(call bench_run,quick-raw,--quick)
+	grep -qE '^\| C get 128 B .*\| [0-9.,]+ ns \([0-9.,]+–[0-9.,]+ ns\) \|' $(BENCH_OUT)/quick-raw/report.txt || \
+		{ echo "test-bench: the README table lacks the spread of the rounds" >&2; exit 1; }

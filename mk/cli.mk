@@ -1,4 +1,4 @@
-# mk/cli.mk — the `shmiface` command (cli/, issue 7).
+# mk/cli.mk — the `shmiface` command (cli/).
 #
 #   make cli        target/release/shmiface (plain `cargo build --release`
 #                   at the top builds it too: cli is a default workspace member)
@@ -6,7 +6,10 @@
 #                   against live segments that a C process (cli/tests/peers/
 #                   owner.c, compiled by the test with -Werror) and a Python
 #                   process (owner.py, through bindings/python in the venv)
-#                   own, error paths included.
+#                   own, error paths included; cli/tests/messages.rs: what
+#                   it says in the corners (an empty name, a timeout, an
+#                   empty /dev/shm, run in a private mount namespace, a
+#                   dead owner).
 #
 # The tests find the library through SHMIFACE_LIB (exported by the top
 # Makefile) and the venv's python through SHMIFACE_CLI_PYTHON.

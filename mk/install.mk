@@ -29,6 +29,7 @@ SHMI_FILES += 0755:bin/shmiface:$(LIBDIR)/shmiface
 SHMI_FILES += 0644:include/shmiface.h:$(INCDIR)/shmiface.h
 SHMI_FILES += 0644:include/shmiface.hpp:$(CURDIR)/bindings/c/shmiface.hpp
 SHMI_FILES += 0644:lib/pkgconfig/shmiface.pc:$(SHMI_GEN)/shmiface.pc
+SHMI_FILES += 0644:lib/pkgconfig/shmiface-static.pc:$(SHMI_GEN)/shmiface-static.pc
 SHMI_FILES += 0644:lib/cmake/shmiface/shmiface-config.cmake:$(SHMI_GEN)/shmiface-config.cmake
 SHMI_FILES += 0644:lib/cmake/shmiface/shmiface-config-version.cmake:$(SHMI_GEN)/shmiface-config-version.cmake
 # Symbolic links, LINK:TARGET (the target relative to the link's directory).
@@ -50,6 +51,9 @@ install: lib cli
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(SHMI_VERSION)|g' \
 		-e 's|@LIBS_PRIVATE@|$(SHMI_LIBS_PRIVATE)|g' \
 		bindings/c/pkg/shmiface.pc.in > $(SHMI_GEN)/shmiface.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(SHMI_VERSION)|g' \
+		-e 's|@LIBS_PRIVATE@|$(SHMI_LIBS_PRIVATE)|g' \
+		bindings/c/pkg/shmiface-static.pc.in > $(SHMI_GEN)/shmiface-static.pc
 	sed -e 's|@CMAKE_LIBS_PRIVATE@|$(subst $(shmi_space),;,$(SHMI_LIBS_PRIVATE))|g' \
 		bindings/c/pkg/shmiface-config.cmake.in > $(SHMI_GEN)/shmiface-config.cmake
 	sed -e 's|@VERSION@|$(SHMI_VERSION)|g' \

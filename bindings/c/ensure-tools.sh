@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # ensure-tools.sh — install the build tools the C/C++ tests need, only when missing.
 #
-#   bindings/c/ensure-tools.sh [COMMAND...]     (default: pkg-config cmake)
+#   bindings/c/ensure-tools.sh [COMMAND[:PACKAGE]...]   (default: pkg-config cmake)
 #
-# Each COMMAND missing from PATH is installed from Debian's package of the
-# same name (apt-get update first, once). Already present: does nothing and
+# Each COMMAND missing from PATH is installed from Debian's PACKAGE (by
+# default the package of the same name; apt-get update first, once). Already present: does nothing and
 # never touches the network. Needs root (or sudo) only when it installs.
 set -euo pipefail
 
 tools=("$@")
 (( ${#tools[@]} )) || tools=(pkg-config cmake)
 
-missing=()
-for tool in "${tools[@]}"; do
-    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+missing=() packages=()
+for spec in "${tools[@]}"; do
+    tool=${spec%%:*}
+    command -v "$tool" >/dev/null 2>&1 || { missing+=("$tool"); packages+=("${spec#*:}"); }
 done
 (( ${#missing[@]} )) || exit 0
 
@@ -30,10 +31,10 @@ if [[ $(id -u) -ne 0 ]]; then
     sudo=(sudo)
 fi
 
-echo "ensure-tools: installing ${missing[*]}" >&2
+echo "ensure-tools: installing ${packages[*]} (apt-get)" >&2
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
+    "${packages[@]}" >/dev/null
 
 for tool in "${missing[@]}"; do
     command -v "$tool" >/dev/null 2>&1 || { echo "ensure-tools: $tool still missing" >&2; exit 1; }

@@ -14,6 +14,7 @@ use shmiface::{ErrorKind, Options, Segment, SHM_DIR};
 use crate::render::{self, Palette, Tone};
 use crate::scan::{self, Entry, Other};
 use crate::signals::{self, Termination};
+use crate::waiting::{Slice, Waiter};
 
 /// What went wrong, and with what (a segment's name, or a path).
 pub struct Failure {
@@ -32,8 +33,6 @@ impl Failure {
 
 pub type Outcome = Result<ExitCode, Failure>;
 
-/// How often `watch` looks for a termination signal while it waits.
-const WATCH_SLICE: Duration = Duration::from_millis(200);
 /// `wait`'s exit status when no notification came in time.
 const TIMED_OUT: u8 = 2;
 
@@ -75,14 +74,9 @@ pub fn ls(all: bool, json: bool) -> Outcome {
     if json {
         let list = Value::Array(entries.iter().map(render::entry_json).collect());
         emit(render::pretty(&list).as_bytes())?;
-    } else if entries.is_empty() {
-        let why = if all {
-            "it is empty"
-        } else {
-            "no shmiface segments (--all shows every object)"
-        };
-        render::note(SHM_DIR, why);
     } else {
+        // With nothing to list, the headings alone: an empty listing, as
+        // `ls` of an empty directory, rather than a line shaped like an error.
         emit(render::table(&entries).as_bytes())?;
     }
     Ok(ExitCode::SUCCESS)
@@ -111,7 +105,7 @@ pub fn get(name: &str, bytes: bool) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn set(name: &str, value: &OsStr, notify: bool) -> Outcome {
+pub fn set(name: &str, value: &OsStr, notify: bool, exact: bool) -> Outcome {
     // Attach first: a missing segment is reported before stdin is read.
     let seg = attach(name)?;
     let data = if value == "-" {
@@ -120,6 +114,11 @@ pub fn set(name: &str, value: &OsStr, notify: bool) -> Outcome {
             .lock()
             .read_to_end(&mut data)
             .map_err(|e| Failure::new(name, format!("reading standard input: {e}")))?;
+        // `echo v | shmiface set NAME -` means the value "v", as `$(...)`
+        // would take it; `get` adds that newline back. --bytes keeps it.
+        if !exact && data.last() == Some(&b'\n') {
+            data.pop();
+        }
         data
     } else {
         value.as_bytes().to_vec()
@@ -131,42 +130,46 @@ pub fn set(name: &str, value: &OsStr, notify: bool) -> Outcome {
 
 pub fn wait(name: &str, timeout: Option<Duration>) -> Outcome {
     let seg = attach(name)?;
-    // The handle's own cursor starts at the count when it was made, so a
-    // notification from here on is never missed.
-    match seg.wait(None, timeout) {
-        Ok(()) => {
-            let (value, _version) = seg.read().map_err(|e| Failure::new(name, e))?;
-            emit(&text_line(&value))?;
-            Ok(ExitCode::SUCCESS)
+    // The cursor starts at the count now, so a notification from here on
+    // is never missed.
+    let mut waiter = Waiter::new(&seg, name, timeout);
+    loop {
+        match waiter.slice().map_err(|e| Failure::new(name, e))? {
+            Slice::Notified => break,
+            Slice::Quiet => {}
+            Slice::TimedOut => {
+                // The library's detail names the segment too; say it once.
+                let waited = timeout.unwrap_or_default().as_millis();
+                render::note(name, &format!("no notification within {waited} ms"));
+                return Ok(ExitCode::from(TIMED_OUT));
+            }
         }
-        Err(e) if e.kind() == ErrorKind::Timeout => {
-            render::note(name, e.detail());
-            Ok(ExitCode::from(TIMED_OUT))
-        }
-        Err(e) => Err(Failure::new(name, e)),
     }
+    let (value, _version) = seg.read().map_err(|e| Failure::new(name, e))?;
+    emit(&text_line(&value))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn watch(name: &str) -> Outcome {
     let term = Termination::block().map_err(|e| Failure::new(name, e))?;
     let seg = attach(name)?;
-    let mut seen = seg.notify_count();
+    let mut waiter = Waiter::new(&seg, name, None);
     loop {
         if term.take().is_some() {
             return Ok(ExitCode::SUCCESS);
         }
-        // In slices, so that a signal ends the watch promptly; `seen`
-        // carries over, so no notification falls between two slices.
-        let woke = seg
-            .wait(Some(&mut seen), Some(WATCH_SLICE))
-            .and_then(|()| seg.read());
+        // In slices, so that a signal ends the watch promptly.
+        let woke = waiter.slice().and_then(|slice| match slice {
+            Slice::Notified => seg.read().map(Some),
+            Slice::Quiet | Slice::TimedOut => Ok(None),
+        });
         match woke {
-            Ok((value, _version)) => {
+            Ok(Some((value, _version))) => {
                 if !emit(&text_line(&value))? {
                     return Ok(ExitCode::SUCCESS);
                 }
             }
-            Err(e) if e.kind() == ErrorKind::Timeout => {}
+            Ok(None) => {}
             Err(e) if e.kind() == ErrorKind::Destroyed => {
                 render::note(name, "the owner destroyed the segment");
                 return Ok(ExitCode::SUCCESS);
@@ -290,7 +293,8 @@ pub fn gc(dry_run: bool, include_persistent: bool) -> Outcome {
         }
     }
     if !found {
-        render::note(SHM_DIR, "no segment has a dead owner");
+        // Not an error: said on standard output, as the removals are.
+        emit(b"nothing to remove: no segment has a dead owner\n")?;
     }
     Ok(if failed {
         ExitCode::from(1)

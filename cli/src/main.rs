@@ -9,11 +9,13 @@
 //! - `scan.rs`: what is in /dev/shm (for `ls` and `gc`).
 //! - `render.rs`: tables, key/value lists, JSON, colours, times.
 //! - `signals.rs`: SIGINT/SIGTERM/SIGHUP as events for `watch` and `create`.
+//! - `waiting.rs`: waits in slices that say when the owner is dead.
 
 mod commands;
 mod render;
 mod scan;
 mod signals;
+mod waiting;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -70,29 +72,35 @@ enum Command {
     Set {
         /// The segment's name
         name: String,
-        /// The new value; `-` reads it (exact bytes) from standard input.
-        /// Put `--` before a value that starts with `-`.
+        /// The new value; `-` reads it from standard input, less one
+        /// final newline (see --bytes). Put `--` before a value that starts
+        /// with `-`.
         value: OsString,
         /// Then wake every process waiting on the segment
         #[arg(long)]
         notify: bool,
+        /// With `-`: store standard input's exact bytes, a final newline too
+        #[arg(long)]
+        bytes: bool,
     },
     /// Wait for the next notification and print the value
     ///
     /// Exit status 0 on a notification, 2 on timeout, 1 on an error
-    /// (including the segment being destroyed while waiting).
+    /// (including the segment being destroyed while waiting). Says so on
+    /// standard error, and goes on waiting, when the owner is dead.
     Wait {
         /// The segment's name
         name: String,
-        /// Give up after this many seconds (fractions allowed; 0 polls).
-        /// Without it, wait forever
-        #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
-        timeout: Option<Duration>,
+        /// Give up after this many seconds (fractions allowed; 0 polls;
+        /// -1, or no --timeout, waits forever)
+        #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true)]
+        timeout: Option<Limit>,
     },
     /// Print the value at every notification, until interrupted
     ///
     /// Ends with status 0 on SIGINT, SIGTERM or SIGHUP, or when the
-    /// owner destroys the segment.
+    /// owner destroys the segment. Says so on standard error when the
+    /// owner is dead.
     Watch {
         /// The segment's name
         name: String,
@@ -163,8 +171,9 @@ fn main() -> ExitCode {
             name,
             value,
             notify,
-        } => commands::set(&name, &value, notify),
-        Command::Wait { name, timeout } => commands::wait(&name, timeout),
+            bytes,
+        } => commands::set(&name, &value, notify, bytes),
+        Command::Wait { name, timeout } => commands::wait(&name, timeout.and_then(|l| l.0)),
         Command::Watch { name } => commands::watch(&name),
         Command::Create {
             name,
@@ -187,13 +196,21 @@ fn main() -> ExitCode {
     }
 }
 
-fn parse_seconds(s: &str) -> Result<Duration, String> {
+/// `wait --timeout`: a duration, or None for no limit (-1, as in the C API).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Limit(Option<Duration>);
+
+fn parse_seconds(s: &str) -> Result<Limit, String> {
     let secs: f64 = s
         .trim()
         .parse()
         .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if secs == -1.0 {
+        return Ok(Limit(None));
+    }
     Duration::try_from_secs_f64(secs)
-        .map_err(|_| format!("{s:?} is not a duration of zero seconds or more"))
+        .map(|d| Limit(Some(d)))
+        .map_err(|_| format!("{s:?} is not a duration of zero seconds or more, nor -1 (forever)"))
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -249,9 +266,14 @@ mod tests {
         assert_eq!(parse_mode("0o644"), Ok(0o644));
         assert!(parse_mode("0800").is_err());
         assert!(parse_mode("4755").is_err());
-        assert_eq!(parse_seconds("0.25"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_seconds("0"), Ok(Duration::ZERO));
-        assert!(parse_seconds("-1").is_err());
+        assert_eq!(
+            parse_seconds("0.25"),
+            Ok(Limit(Some(Duration::from_millis(250))))
+        );
+        assert_eq!(parse_seconds("0"), Ok(Limit(Some(Duration::ZERO))));
+        assert_eq!(parse_seconds("-1"), Ok(Limit(None)));
+        assert!(parse_seconds("-2").is_err());
+        assert!(parse_seconds("-0.5").is_err());
         assert!(parse_seconds("soon").is_err());
         assert!(parse_seconds("inf").is_err());
     }

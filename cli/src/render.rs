@@ -61,23 +61,35 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// `SUBJECT: ` before a detail, or nothing when there is no subject to
+/// name (`get ''`): the detail then says what was wrong with it.
+fn subject_prefix(subject: &str) -> String {
+    if subject.is_empty() {
+        String::new()
+    } else {
+        format!("{subject}: ")
+    }
+}
+
 /// `shmiface: SUBJECT: DETAIL` on standard error: the one line of an error.
 pub fn error_line(subject: &str, detail: &str) {
     let p = Palette::stderr();
     let _ = writeln!(
         io::stderr().lock(),
-        "{} {}: {}",
+        "{} {}{}",
         p.paint(Tone::Bad, "shmiface:"),
-        subject,
+        subject_prefix(subject),
         one_line(detail)
     );
 }
 
-/// `shmiface: SUBJECT: TEXT` on standard error, for what is not an error.
+/// `shmiface: SUBJECT: TEXT` on standard error, for what is not an error
+/// but explains one (a timeout) or a wait (a dead owner).
 pub fn note(subject: &str, text: &str) {
     let _ = writeln!(
         io::stderr().lock(),
-        "shmiface: {subject}: {}",
+        "shmiface: {}{}",
+        subject_prefix(subject),
         one_line(text)
     );
 }
@@ -316,5 +328,11 @@ mod tests {
     #[test]
     fn details_become_one_line() {
         assert_eq!(one_line("a\nb\t c "), "a b c");
+    }
+
+    #[test]
+    fn an_empty_subject_is_not_shown() {
+        assert_eq!(subject_prefix(""), "");
+        assert_eq!(subject_prefix("camera"), "camera: ");
     }
 }

@@ -92,9 +92,9 @@ fn session(lang: Lang) {
     assert_eq!(owner.cmd("wait"), "notified wake up");
     assert_eq!(info(&name)["notify_count"], count + 1);
 
-    // set -: exact bytes from standard input, NUL and newlines included.
+    // set - --bytes: exact bytes from standard input, NUL and newlines included.
     let raw = b"line one\nline two\0after a NUL\n";
-    cli_with_input(&["set", &name, "-"], raw).ok();
+    cli_with_input(&["set", &name, "-", "--bytes"], raw).ok();
     assert_eq!(cli(&["get", &name, "--bytes"]).ok().stdout, raw);
     cli(&["set", &name, "--", "-5"]).ok();
     assert_eq!(cli(&["get", &name]).ok().text(), "-5\n");

@@ -2,7 +2,8 @@
 # test_install.sh — `make install` into a temporary prefix, then build and run
 # against the installed files only:
 #   - a C program with `pkg-config --cflags --libs shmiface` alone,
-#   - the same C program linked statically with `pkg-config --static`,
+#   - the same C program linked statically with `pkg-config shmiface-static`
+#     (and `pkg-config --static shmiface`, which cannot, says so),
 #   - a C++ program (shared and static) with CMake find_package(shmiface);
 # then `make uninstall` must leave no file behind. Also checks a DESTDIR
 # staged install. Run from the repository root (make test-c-install does).
@@ -34,6 +35,7 @@ lib/cmake/shmiface/shmiface-config.cmake
 lib/libshmiface.a
 lib/libshmiface.so
 lib/libshmiface.so.1
+lib/pkgconfig/shmiface-static.pc
 lib/pkgconfig/shmiface.pc"
 
 listing() { (cd "$1" && find . -mindepth 1 ! -type d | sed 's|^\./||' | LC_ALL=C sort); }
@@ -54,7 +56,8 @@ check "lib/libshmiface.so.1 is a real file" test -f "$prefix/lib/libshmiface.so.
 check "lib/libshmiface.so -> libshmiface.so.1" test "$(readlink "$prefix/lib/libshmiface.so")" = libshmiface.so.1
 check "SONAME is libshmiface.so.1" \
     bash -c "readelf -d '$prefix/lib/libshmiface.so.1' | grep -q 'SONAME.*\[libshmiface.so.1\]'"
-check "bin/shmiface runs from the prefix" "$prefix/bin/shmiface" ls --all --json
+check "bin/shmiface runs from the prefix" \
+    bash -c "'$prefix/bin/shmiface' ls --all --json | python3 -c 'import json, sys; assert isinstance(json.load(sys.stdin), list)'"
 check "bin/shmiface needs no libshmiface.so" \
     bash -c "! readelf -d '$prefix/bin/shmiface' | grep -q 'NEEDED.*libshmiface'"
 check "shmiface.pc names the prefix" grep -qx "prefix=$prefix" "$prefix/lib/pkgconfig/shmiface.pc"
@@ -73,22 +76,22 @@ check "C consumer resolves libshmiface.so.1 in the prefix" \
 check "C consumer (pkg-config) runs against the installed library" \
     env LD_LIBRARY_PATH="$prefix/lib" "$build/consumer_c"
 
-# libshmiface.a in an otherwise dynamic program: the archive plus Libs.private
-# (the Rust runtime's system libraries) must be a complete link line.
-libdir=$(pkg-config --variable=libdir shmiface)
-libs_private=$(pkg-config --static --libs-only-l shmiface)
-libs_private=${libs_private/-lshmiface/}
-# shellcheck disable=SC2046,SC2086  # word splitting of pkg-config's output is the point
-if "$CC" -std=c11 -Wall -Wextra -Wpedantic -Werror $(pkg-config --cflags shmiface) \
-        "$here/consumer/consumer.c" "$libdir/libshmiface.a" $libs_private \
-        -o "$build/consumer_c_static" 2>"$build/static.log"; then
-    check "static C consumer has no libshmiface.so dependency" \
+# libshmiface.a in an otherwise dynamic program, from the module
+# shmiface-static alone: the archive plus the Rust runtime's system libraries.
+# shellcheck disable=SC2046  # word splitting of pkg-config's output is the point
+if "$CC" -std=c11 -Wall -Wextra -Wpedantic -Werror "$here/consumer/consumer.c" \
+        $(pkg-config --cflags --libs shmiface-static) -o "$build/consumer_c_static" 2>"$build/static.log"; then
+    check "static C consumer (pkg-config shmiface-static) has no libshmiface.so dependency" \
         bash -c "! readelf -d '$build/consumer_c_static' | grep -q libshmiface"
-    check "static C consumer (libshmiface.a + Libs.private) runs" "$build/consumer_c_static"
+    check "static C consumer (pkg-config shmiface-static) runs" "$build/consumer_c_static"
 else
     cat "$build/static.log" >&2
-    fail "link libshmiface.a with pkg-config's Libs.private"
+    fail "link with pkg-config --libs shmiface-static"
 fi
+check "pkg-config --static --libs shmiface-static is the same static link" \
+    test "$(pkg-config --static --libs shmiface-static)" = "$(pkg-config --libs shmiface-static)"
+check "shmiface.pc points a static link at shmiface-static" \
+    grep -q "shmiface-static" "$prefix/lib/pkgconfig/shmiface.pc"
 
 # ---- C++ with CMake find_package -----------------------------------------------
 if cmake -S "$here/consumer" -B "$build/cmake" -DCMAKE_PREFIX_PATH="$prefix" \

@@ -2,15 +2,22 @@
 
 Looks, in order, at the ``SHMIFACE_LIB`` environment variable, a copy
 shipped inside this package, and the system's search path
-(``libshmiface.so.1``, then ``libshmiface.so``). The declarations come from
-``shmiface.h`` (shipped beside this file in a wheel, ``include/`` in a
-checkout) through ``_cdef``. The library is opened with
+(``libshmiface.so.1``, then ``libshmiface.so``). The library is opened with
 ``RTLD_NOW | RTLD_NODELETE``: every symbol resolves up front, and the code
 stays mapped for as long as any handle might still call it.
+
+The declarations: a wheel (built by maturin in its cffi mode) carries them
+as ``_native/ffi.py``, which maturin makes from ``include/shmiface_ffi.h``,
+beside the library ``_native/lib_native.so``; a checkout has
+``include/shmiface.h``, which ``_cdef`` turns into a cdef. Either way a
+function added to the C ABI appears here with no second edit. maturin's
+``_native/__init__.py`` is never imported: it would load the bundled
+library even when ``SHMIFACE_LIB`` names another.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 from typing import Any, List, Optional, Tuple
@@ -20,19 +27,28 @@ from cffi import FFI
 from ._cdef import cdef_from_header
 
 _HERE = Path(__file__).resolve().parent
-# A wheel carries the header beside the code; a checkout has it in include/.
-_HEADERS = (_HERE / "shmiface.h", _HERE.parents[2] / "include" / "shmiface.h")
-_BUNDLED = ("libshmiface.so.1", "libshmiface.so")
+_NATIVE = _HERE / "_native"
+# A checkout has the header in include/, two levels above the package.
+_HEADER = _HERE.parents[2] / "include" / "shmiface.h"
+_BUNDLED = (_NATIVE / "lib_native.so",)
 _SYSTEM = ("libshmiface.so.1", "libshmiface.so")
 
 
-def _header_text() -> str:
-    for path in _HEADERS:
-        if path.is_file():
-            return path.read_text(encoding="utf-8")
+def _declarations() -> Any:
+    """An FFI object that knows every declaration of the C ABI."""
+    shipped = _NATIVE / "ffi.py"
+    if shipped.is_file():
+        spec = importlib.util.spec_from_file_location("shmiface._native_ffi", shipped)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.ffi
+    if _HEADER.is_file():
+        ffi = FFI()
+        ffi.cdef(cdef_from_header(_HEADER.read_text(encoding="utf-8")))
+        return ffi
     raise ImportError(
-        "shmiface: the C header shmiface.h was not found; looked at "
-        + ", ".join(str(p) for p in _HEADERS)
+        f"shmiface: no declarations of the C ABI: neither {shipped} (a wheel's) nor {_HEADER} (a checkout's)"
     )
 
 
@@ -41,16 +57,14 @@ def _candidates() -> List[Tuple[str, Optional[str]]]:
     places: List[Tuple[str, Optional[str]]] = []
     env = os.environ.get("SHMIFACE_LIB")
     places.append((env, None) if env else ("$SHMIFACE_LIB", "unset"))
-    for name in _BUNDLED:
-        bundled = _HERE / name
+    for bundled in _BUNDLED:
         places.append((str(bundled), None if bundled.exists() else "not present"))
     places.extend((name, None) for name in _SYSTEM)
     return places
 
 
 def _load() -> Tuple[FFI, Any, str]:
-    ffi = FFI()
-    ffi.cdef(cdef_from_header(_header_text()))
+    ffi = _declarations()
     flags = ffi.RTLD_NOW | getattr(ffi, "RTLD_NODELETE", 0)
     tried: List[str] = []
     for candidate, skipped in _candidates():

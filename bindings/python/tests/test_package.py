@@ -108,8 +108,8 @@ def test_import_error_names_every_place_looked(tmp_path: Path) -> None:
         return
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith("ImportError: shmiface: could not load libshmiface")
-    places = [str(tmp_path / "missing.so"), str(PACKAGE / "shmiface" / "libshmiface.so.1"),
-              str(PACKAGE / "shmiface" / "libshmiface.so"), "libshmiface.so.1 (", "libshmiface.so ("]
+    places = [str(tmp_path / "missing.so"), str(PACKAGE / "shmiface" / "_native" / "lib_native.so"),
+              "libshmiface.so.1 (", "libshmiface.so ("]
     positions = [last.find(p) for p in places]
     assert -1 not in positions and positions == sorted(positions), last
 
@@ -145,7 +145,7 @@ def test_pip_install_ships_the_library(tmp_path: Path) -> None:
         "assert 'SHMIFACE_LIB' not in os.environ\n"
         "here = os.path.dirname(shmiface.__file__)\n"
         "assert 'site-packages' in here, here\n"
-        "assert shmiface.library_path == os.path.join(here, 'libshmiface.so.1'), shmiface.library_path\n"
+        "assert shmiface.library_path == os.path.join(here, '_native', 'lib_native.so'), shmiface.library_path\n"
         "assert os.path.exists(os.path.join(here, 'py.typed'))\n"
         f"s = shmiface.init_instance({name!r})\n"
         "s.set_string('from the wheel'); assert s.get_string() == 'from the wheel'\n"

@@ -64,6 +64,48 @@ pub fn ownerless_lock() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// How this process makes a mount namespace with an empty /dev/shm:
+/// `unshare`'s arguments (as root, or through a user namespace), if at all.
+fn private_shm() -> Option<&'static [&'static str]> {
+    static HOW: OnceLock<Option<&'static [&'static str]>> = OnceLock::new();
+    *HOW.get_or_init(|| {
+        [&["-m"][..], &["-r", "-m"]].into_iter().find(|how| {
+            Command::new("unshare")
+                .args(*how)
+                .args(["--propagation", "private", "sh", "-c", PRIVATE_SHM, "true"])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+    })
+}
+
+/// Mounts an empty tmpfs on /dev/shm, then runs its arguments.
+const PRIVATE_SHM: &str = "mount -t tmpfs -o size=1m shmiface-test /dev/shm && exec \"$0\" \"$@\"";
+
+/// Runs `shmiface ARGS` with a /dev/shm of its own (an empty tmpfs in a
+/// private mount namespace), so what it reports is known exactly whatever
+/// other processes keep in the real one. None, having said so, where no
+/// such namespace can be made here.
+pub fn cli_in_empty_shm(args: &[&str]) -> Option<Out> {
+    let Some(how) = private_shm() else {
+        eprintln!("SKIPPED: no private /dev/shm here (unshare -m and unshare -rm both refused)");
+        return None;
+    };
+    let out = Command::new("unshare")
+        .args(how)
+        .args(["--propagation", "private", "sh", "-c", PRIVATE_SHM, bin()])
+        .args(args)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("running unshare");
+    Some(Out {
+        status: out.status,
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
 /// Polls `ok` until it holds (a hang guard, not a deadline under test).
 pub fn until(what: &str, mut ok: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -201,6 +243,7 @@ fn finish(mut child: Child, what: &str) -> Out {
 pub struct Running {
     child: Option<Child>,
     lines: Receiver<String>,
+    err_lines: Receiver<String>,
     what: String,
 }
 
@@ -212,9 +255,11 @@ pub fn spawn_cli(args: &[&str]) -> Running {
         .spawn()
         .expect("running target/.../shmiface");
     let lines = line_reader(child.stdout.take().unwrap());
+    let err_lines = line_reader(child.stderr.take().unwrap());
     Running {
         child: Some(child),
         lines,
+        err_lines,
         what: format!("shmiface {}", args.join(" ")),
     }
 }
@@ -243,6 +288,13 @@ impl Running {
             .unwrap_or_else(|e| panic!("{}: no line on stdout ({e})", self.what))
     }
 
+    /// The next line of its standard error.
+    pub fn err_line(&self) -> String {
+        self.err_lines
+            .recv_timeout(HANG)
+            .unwrap_or_else(|e| panic!("{}: no line on stderr ({e})", self.what))
+    }
+
     pub fn signal(&self, sig: libc::c_int) {
         // SAFETY: a pid we spawned and have not reaped.
         assert_eq!(unsafe { libc::kill(self.pid(), sig) }, 0);
@@ -257,6 +309,9 @@ impl Running {
             .map(|l| l + "\n")
             .collect();
         out.stdout = rest.into_bytes();
+        out.stderr = std::iter::from_fn(|| self.err_lines.recv_timeout(HANG).ok())
+            .map(|l| l + "\n")
+            .collect();
         out
     }
 }
