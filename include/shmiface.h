@@ -164,7 +164,7 @@ typedef struct shmiface_info_ex {
     /**
      * As `shmiface_get_info`.
      */
-    struct shmiface_info info;
+    shmiface_info info;
     /**
      * Values kept readable.
      */
@@ -558,9 +558,9 @@ uint64_t shmiface_spin_ns(void);
  * `options_size` bytes of reads; `out` NULL or valid for a write.
  */
 shmiface_status shmiface_create(const char *name,
-                                const struct shmiface_create_options *options,
+                                const shmiface_create_options *options,
                                 size_t options_size,
-                                struct shmiface_segment **out);
+                                shmiface_segment **out);
 
 /**
  * shmiface_next: copies the oldest kept value whose version is greater
@@ -584,7 +584,7 @@ shmiface_status shmiface_create(const char *name,
  * `seg` NULL or a handle; `version` NULL or valid for reads and writes;
  * `buf` valid for `buf_len` bytes of writes; `len_out` NULL or valid.
  */
-shmiface_status shmiface_next(const struct shmiface_segment *seg,
+shmiface_status shmiface_next(const shmiface_segment *seg,
                               uint64_t *version,
                               uint8_t *buf,
                               size_t buf_len,
@@ -607,7 +607,7 @@ shmiface_status shmiface_next(const struct shmiface_segment *seg,
  * # Safety
  * `seg` NULL or a handle; `data` and `capacity_out` NULL or valid for a write.
  */
-shmiface_status shmiface_loan(struct shmiface_segment *seg,
+shmiface_status shmiface_loan(shmiface_segment *seg,
                               uint8_t **data,
                               size_t *capacity_out);
 
@@ -621,7 +621,7 @@ shmiface_status shmiface_loan(struct shmiface_segment *seg,
  * # Safety
  * `seg` NULL or a handle; `version_out` NULL or valid for a write.
  */
-shmiface_status shmiface_publish(struct shmiface_segment *seg,
+shmiface_status shmiface_publish(shmiface_segment *seg,
                                  size_t len,
                                  uint32_t flags,
                                  uint64_t *version_out);
@@ -633,7 +633,7 @@ shmiface_status shmiface_publish(struct shmiface_segment *seg,
  * # Safety
  * `seg` must be NULL or a handle.
  */
-shmiface_status shmiface_discard(struct shmiface_segment *seg);
+shmiface_status shmiface_discard(shmiface_segment *seg);
 
 /**
  * shmiface_borrow: chooses a value by the rule of `shmiface_next`
@@ -650,7 +650,7 @@ shmiface_status shmiface_discard(struct shmiface_segment *seg);
  * `seg` NULL or a handle; `version` NULL or valid for reads and writes;
  * `data` and `len_out` NULL or valid for a write.
  */
-shmiface_status shmiface_borrow(const struct shmiface_segment *seg,
+shmiface_status shmiface_borrow(const shmiface_segment *seg,
                                 uint64_t *version,
                                 const uint8_t **data,
                                 size_t *len_out,
@@ -666,7 +666,7 @@ shmiface_status shmiface_borrow(const struct shmiface_segment *seg,
  * # Safety
  * `seg` must be NULL or a handle.
  */
-shmiface_status shmiface_release(const struct shmiface_segment *seg,
+shmiface_status shmiface_release(const shmiface_segment *seg,
                                  uint64_t version);
 
 /**
@@ -678,8 +678,8 @@ shmiface_status shmiface_release(const struct shmiface_segment *seg,
  * # Safety
  * `seg` NULL or a handle; `out` NULL or valid for `out_size` bytes of writes.
  */
-shmiface_status shmiface_get_info_ex(const struct shmiface_segment *seg,
-                                     struct shmiface_info_ex *out,
+shmiface_status shmiface_get_info_ex(const shmiface_segment *seg,
+                                     shmiface_info_ex *out,
                                      size_t out_size);
 
 #ifdef __cplusplus

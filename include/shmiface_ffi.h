@@ -4,6 +4,8 @@
 
 enum { SHMIFACE_ABI_VERSION = 1 };
 
+enum { SHMIFACE_ABI_MINOR = 1 };
+
 enum { SHMIFACE_PERSISTENT = 1 };
 
 enum { SHMIFACE_SET_NOTIFY = 1 };
@@ -11,6 +13,10 @@ enum { SHMIFACE_SET_NOTIFY = 1 };
 enum { SHMIFACE_MAX_CAPACITY = 1073741824 };
 
 enum { SHMIFACE_MAX_NAME_LEN = 200 };
+
+/* SHMIFACE_LATEST = 18446744073709551615 (UINT64_MAX): wider than a C enum, so declare it in your FFI */
+
+enum { SHMIFACE_MAX_HISTORY = 65536 };
 
 typedef struct shmiface_segment shmiface_segment;
 
@@ -34,6 +40,21 @@ typedef struct shmiface_info {
     bool is_owner;
     bool destroyed;
 } shmiface_info;
+
+typedef struct shmiface_create_options {
+    uint64_t capacity;
+    uint32_t mode;
+    uint32_t flags;
+    uint32_t history;
+    uint32_t reserved;
+} shmiface_create_options;
+
+typedef struct shmiface_info_ex {
+    shmiface_info info;
+    uint32_t history;
+    uint32_t reserved;
+    uint64_t oldest_version;
+} shmiface_info_ex;
 
 enum { SHMIFACE_OK = 0 };
 
@@ -68,6 +89,12 @@ enum { SHMIFACE_ERR_NO_SPACE = 14 };
 enum { SHMIFACE_ERR_OS = 15 };
 
 enum { SHMIFACE_ERR_PANIC = 16 };
+
+enum { SHMIFACE_ERR_OVERWRITTEN = 17 };
+
+enum { SHMIFACE_ERR_BAD_HANDLE = 18 };
+
+enum { SHMIFACE_ERR_BUSY = 19 };
 
 shmiface_status shmiface_init_instance(const char *name,
                                        const shmiface_options *options,
@@ -131,3 +158,39 @@ const char *shmiface_version(void);
 shmiface_status shmiface_set_spin_ns(uint64_t ns);
 
 uint64_t shmiface_spin_ns(void);
+
+shmiface_status shmiface_create(const char *name,
+                                const shmiface_create_options *options,
+                                size_t options_size,
+                                shmiface_segment **out);
+
+shmiface_status shmiface_next(const shmiface_segment *seg,
+                              uint64_t *version,
+                              uint8_t *buf,
+                              size_t buf_len,
+                              size_t *len_out,
+                              int64_t timeout_ms);
+
+shmiface_status shmiface_loan(shmiface_segment *seg,
+                              uint8_t **data,
+                              size_t *capacity_out);
+
+shmiface_status shmiface_publish(shmiface_segment *seg,
+                                 size_t len,
+                                 uint32_t flags,
+                                 uint64_t *version_out);
+
+shmiface_status shmiface_discard(shmiface_segment *seg);
+
+shmiface_status shmiface_borrow(const shmiface_segment *seg,
+                                uint64_t *version,
+                                const uint8_t **data,
+                                size_t *len_out,
+                                int64_t timeout_ms);
+
+shmiface_status shmiface_release(const shmiface_segment *seg,
+                                 uint64_t version);
+
+shmiface_status shmiface_get_info_ex(const shmiface_segment *seg,
+                                     shmiface_info_ex *out,
+                                     size_t out_size);
