@@ -75,6 +75,16 @@ class NoSpaceError(ShmifaceError, OSError):
     """The shared-memory filesystem has no room for the segment."""
 
 
+class OverwrittenError(ShmifaceError):
+    """A borrowed value was overwritten while it was borrowed: what was read
+    through the borrow may be wrong (status 17)."""
+
+
+class BusyError(ShmifaceError):
+    """This thread holds an open loan on the segment, and the call would wait
+    for the loan's own writer lock (status 19)."""
+
+
 _BY_STATUS: Dict[int, Type[ShmifaceError]] = {
     lib.SHMIFACE_ERR_NULL_ARGUMENT: InvalidArgumentError,
     lib.SHMIFACE_ERR_INVALID_NAME: InvalidNameError,
@@ -90,6 +100,8 @@ _BY_STATUS: Dict[int, Type[ShmifaceError]] = {
     lib.SHMIFACE_ERR_CONFLICT: ConflictError,
     lib.SHMIFACE_ERR_NOT_READY: NotReadyError,
     lib.SHMIFACE_ERR_NO_SPACE: NoSpaceError,
+    lib.SHMIFACE_ERR_OVERWRITTEN: OverwrittenError,
+    lib.SHMIFACE_ERR_BUSY: BusyError,
 }
 
 
