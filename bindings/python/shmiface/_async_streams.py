@@ -1,5 +1,5 @@
 """``next_async`` and ``values_async``: the stream reads of ``_streams`` for
-asyncio, waiting on the shared waiter thread of ``_multiplex``."""
+asyncio, waiting on the shared waiter threads of ``_multiplex``."""
 
 from __future__ import annotations
 
