@@ -7,6 +7,11 @@ and any other language, with notifications that wake every waiter.
     other = shmiface.get_instance("camera")   # in another process
     other.wait(timeout=1.0); other.get_string()
 
+A segment made with ``history=N`` keeps its last N values, so readers can
+take every value in order (``next``, ``values``, ``values_async``) and know
+exactly how many they missed; ``borrow`` and ``loan`` read and write in
+place in shared memory, with no copy.
+
 The package loads ``libshmiface`` with cffi in ABI mode: no compiler is
 needed, and every call is the C library's own.
 """
@@ -39,9 +44,12 @@ from ._lib import ffi as _ffi
 from ._lib import lib as _lib
 from ._lib import path as library_path
 from ._segment import Info, Segment
+from ._streams import Message
+from ._views import Borrow, Loan
 
 __all__ = [
     "ABI_VERSION",
+    "Borrow",
     "BufferTooSmallError",
     "BusyError",
     "ConflictError",
@@ -51,6 +59,8 @@ __all__ = [
     "Info",
     "InvalidArgumentError",
     "InvalidNameError",
+    "Loan",
+    "Message",
     "NoSpaceError",
     "NotFoundError",
     "NotReadyError",
@@ -85,7 +95,11 @@ def _made(out: Any, name: str) -> Segment:
 
 
 def init_instance(
-    name: str, capacity: Optional[int] = None, mode: Optional[int] = None, persistent: bool = False
+    name: str,
+    capacity: Optional[int] = None,
+    mode: Optional[int] = None,
+    persistent: bool = False,
+    history: Optional[int] = None,
 ) -> Segment:
     """Creates the segment ``name`` and returns its owner's handle.
 
@@ -95,18 +109,25 @@ def init_instance(
     0 or less raises ``InvalidArgumentError``).
     ``mode``: permission bits (default 0o600), exact whatever the umask.
     ``persistent``: the owner's destroy leaves the segment in place.
-    A segment whose owner died is taken over (its value kept when the
-    capacity matches); one with a live owner raises ``ExistsError``.
+    ``history``: values kept readable (default 1, only the current one; at
+    most 65536), for readers that take every value in order (``next``).
+    A segment whose owner died is taken over (its values kept when the
+    capacity and history match); one with a live owner raises ``ExistsError``.
     """
+    # Always shmiface_create, history or not: with history 1 it is exactly
+    # shmiface_init_instance, and its options say their own size, so a
+    # later library can grow them without another code path here.
     c_name = _args.name(name)
-    options = _ffi.new("shmiface_options *")
+    options = _ffi.new("shmiface_create_options *")
     if capacity is not None:
         options.capacity = _args.positive("capacity", capacity, 64)
     if mode is not None:
         options.mode = _args.positive("mode", mode, 32)
+    if history is not None:
+        options.history = _args.positive("history", history, 32)
     options.flags = _lib.SHMIFACE_PERSISTENT if persistent else 0
     out = _ffi.new("shmiface_segment **")
-    check(_lib.shmiface_init_instance(c_name, options, out))
+    check(_lib.shmiface_create(c_name, options, _ffi.sizeof("shmiface_create_options"), out))
     return _made(out, name)
 
 

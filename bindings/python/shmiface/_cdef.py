@@ -5,6 +5,10 @@ typedefs, structs, prototypes, ``#define NAME <integer>`` — and drops
 comments, includes, pragmas, include guards and whatever sits inside a
 ``#ifdef __cplusplus`` block (the ``extern "C" {`` markers). A function
 added to the header shows up in Python with no other edit.
+
+C allows a function to be declared twice with the same prototype (the
+generated header does so for some), but cffi refuses any repeat, so a
+declaration identical to an earlier one is dropped.
 """
 
 from __future__ import annotations
@@ -57,4 +61,24 @@ def cdef_from_header(text: str) -> str:
             continue
         if stripped and not any(skip for _, skip in blocks):
             out.append(line.rstrip())
-    return "\n".join(out) + "\n"
+    return "\n".join(_without_repeats(out)) + "\n"
+
+
+def _without_repeats(lines: List[str]) -> List[str]:
+    """``lines`` without any top-level declaration that repeats an earlier
+    one word for word (whitespace aside); each kept one keeps its lines."""
+    kept: List[str] = []
+    seen = set()
+    statement: List[str] = []
+    depth = 0
+    for line in lines:
+        statement.append(line)
+        depth += line.count("{") - line.count("}")
+        if depth > 0 or not (line.endswith(";") or line.lstrip().startswith("#")):
+            continue
+        key = " ".join(" ".join(statement).split())
+        if key not in seen:
+            seen.add(key)
+            kept.extend(statement)
+        statement = []
+    return kept + statement

@@ -32,6 +32,8 @@ _NATIVE = _HERE / "_native"
 _HEADER = _HERE.parents[2] / "include" / "shmiface.h"
 _BUNDLED = (_NATIVE / "lib_native.so",)
 _SYSTEM = ("libshmiface.so.1", "libshmiface.so")
+# A call of the newest minor version this package uses (ABI 1.1: streams).
+_NEWEST_CALL = "shmiface_create"
 
 
 def _declarations() -> Any:
@@ -85,6 +87,10 @@ def _load() -> Tuple[FFI, Any, str]:
             tried.append(
                 f"{candidate} (ABI version {version}, this package needs {lib.SHMIFACE_ABI_VERSION})"
             )
+            continue
+        if not hasattr(lib, _NEWEST_CALL):
+            # Refused here rather than failing at the first stream call.
+            tried.append(f"{candidate} (ABI 1.0, without {_NEWEST_CALL}: this package needs ABI 1.1)")
             continue
         return ffi, lib, candidate
     raise ImportError("shmiface: could not load libshmiface; looked at: " + "; ".join(tried))

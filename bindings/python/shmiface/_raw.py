@@ -31,6 +31,12 @@ compare_and_set = ffi.cast(
     "shmiface_status (*)(struct shmiface_segment *, uint64_t, const char *, size_t, uint32_t, uint64_t *)",
     ffi.addressof(lib, "shmiface_compare_and_set"),
 )
+# shmiface_next with the read buffer of get_string, so reads of a stream
+# share the pool below.
+next_into = ffi.cast(
+    "shmiface_status (*)(const struct shmiface_segment *, uint64_t *, char *, size_t, size_t *, int64_t)",
+    ffi.addressof(lib, "shmiface_next"),
+)
 
 # The first size of an output buffer; a read of a larger value grows it.
 FIRST_SIZE = 4096

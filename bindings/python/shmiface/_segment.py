@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import weakref
-from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Optional, Union
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Iterator, Optional, Union
 
-from . import _args, _current, _raw, _waiters
+from . import _args, _current, _raw, _streams, _views
+from ._async_streams import AsyncValues, next_async
 from ._fastpath import as_chars, reader, text_writer
 from ._errors import check, error_for
 from ._handle import Handle, get_ident
 from ._lib import ffi, lib
+from ._multiplex import multiplexer
+from ._slices import Slices, deadline
+from ._streams import Message
+from ._views import Borrow, Loan
 
 Buffer = Any  # anything with the buffer protocol: bytes, bytearray, memoryview, numpy arrays
 
 _OK = lib.SHMIFACE_OK
 _TIMEOUT = lib.SHMIFACE_ERR_TIMEOUT
 _NOTIFY = lib.SHMIFACE_SET_NOTIFY
-# Blocking waits run in slices this long, so Ctrl-C, task cancellation and a
-# destroy from another thread are seen promptly; each slice is a real futex
-# wait in the library, not a poll.
-_SLICE_MS = 100
 # How long a destroy waits for other threads' calls in flight on the handle
 # (each ends within a wait slice, or sooner); past it, the last of them
 # destroys the handle as it returns. A bound, so that a thread stuck in the
@@ -55,6 +54,12 @@ class Info:
     """Whether this handle created (or took over) the segment."""
     destroyed: bool
     """Whether the owner destroyed the segment (the handle is then inert)."""
+    # ABI 1.1 (shmiface_info_ex). Defaults and no part in ==, so an Info
+    # written with the 1.0 fields alone still equals a snapshot.
+    history: int = field(default=1, compare=False)
+    """Values the segment keeps readable (1: only the current one)."""
+    oldest_version: int = field(default=0, compare=False)
+    """The oldest version still readable; 0 if never set."""
 
 
 class Segment:
@@ -72,7 +77,9 @@ class Segment:
         # interpreter exits; it holds the Handle, not the Segment.
         self._finalizer = weakref.finalize(self, self._handle.close, _EXIT_GRACE_SECONDS)
         first = self.info()
+        self._handle.owner = first.is_owner
         self._capacity = first.capacity
+        self._history = first.history
         # This handle's notification cursor: wait() returns on notifications
         # after it. Kept here, not in the library, so a wait that is given up
         # (a cancelled task) does not swallow the notification it caught.
@@ -130,8 +137,10 @@ class Segment:
         return out
 
     def info(self) -> Info:
-        """A monitoring snapshot (``shmiface_get_info``)."""
-        out = self._raw_info()
+        """A monitoring snapshot (``shmiface_get_info_ex``)."""
+        ex = ffi.new("shmiface_info_ex *")
+        self._call(lib.shmiface_get_info_ex, ex, ffi.sizeof("shmiface_info_ex"))
+        out = ex.info
         return Info(
             capacity=int(out.capacity),
             length=int(out.length),
@@ -143,7 +152,19 @@ class Segment:
             owner_alive=bool(out.owner_alive),
             is_owner=bool(out.is_owner),
             destroyed=bool(out.destroyed),
+            history=int(ex.history),
+            oldest_version=int(ex.oldest_version),
         )
+
+    @property
+    def history(self) -> int:
+        """Values the segment keeps readable (1: only the current one)."""
+        return self._history
+
+    @property
+    def capacity(self) -> int:
+        """Bytes one value may hold."""
+        return self._capacity
 
     # -- writing --------------------------------------------------------
 
@@ -198,7 +219,7 @@ class Segment:
         last successful wait (or its creation) count, so none is missed.
         Releases the GIL while waiting. ``DestroyedError`` if the owner
         destroys the segment meanwhile."""
-        slices = _Slices(_args.timeout_ms(timeout))
+        slices = Slices(_args.timeout_ms(timeout))
         while True:
             step = slices.next()
             if step is None:
@@ -208,19 +229,66 @@ class Segment:
                 return self._saw(cursor)
 
     async def wait_async(self, timeout: Optional[float] = None) -> bool:
-        """``wait`` for asyncio: the blocking wait runs on a worker thread in
-        short slices, so the event loop never blocks and never polls. If the
-        task is cancelled, the worker stops within one slice and the
+        """``wait`` for asyncio, on the process's two shared waiter threads
+        (see ``_multiplex``): the event loop never blocks, and a thousand
+        pending waits are not a thousand threads. If the task is cancelled, the
         notification it may have caught stays for the next wait."""
-        loop = asyncio.get_running_loop()
-        slices = _Slices(_args.timeout_ms(timeout))
-        while True:
-            step = slices.next()
-            if step is None:
-                return False
-            cursor = await loop.run_in_executor(_waiters.executor(), self._wait_slice, self._seen, step)
-            if cursor is not None:
-                return self._saw(cursor)
+        total_ms = _args.timeout_ms(timeout)
+        seen = self._seen
+        cursor = self._wait_slice(seen, 0)
+        if cursor is None and total_ms != 0:
+            cursor = await multiplexer().wait(lambda ms: self._wait_slice(seen, ms), self._handle, deadline(total_ms))
+        if cursor is None:
+            return False
+        return self._saw(cursor)
+
+    # -- streams --------------------------------------------------------
+
+    def next(self, after: Optional[int] = None, timeout: Optional[float] = None) -> Optional[Message]:
+        """The oldest kept value newer than version ``after``, as a
+        ``Message`` (``lost``: values in between overwritten unread). With
+        ``after`` None: the current value at once (version 0 and empty if
+        never set). Otherwise waits up to ``timeout`` seconds (None:
+        forever) for a set, notified or not, and returns None on timeout.
+        Releases the GIL while waiting; ``DestroyedError`` if the segment is
+        destroyed meanwhile."""
+        return _streams.next_message(self, after, timeout)
+
+    def values(self, after: Optional[int] = None, timeout: Optional[float] = None) -> Iterator[Message]:
+        """Every value in order, from the one after version ``after`` (None:
+        from the current one). Ends when no value comes within ``timeout``
+        seconds (None: never) or the segment or this handle is destroyed.
+        A reader that falls more than ``history`` values behind skips the
+        overwritten ones; each Message's ``lost`` counts them."""
+        return _streams.values(self, after, timeout)
+
+    async def next_async(self, after: Optional[int] = None, timeout: Optional[float] = None) -> Optional[Message]:
+        """``next`` for asyncio, without blocking the event loop."""
+        return await next_async(self, after, timeout)
+
+    def values_async(self, after: Optional[int] = None, timeout: Optional[float] = None) -> AsyncValues:
+        """``values`` as an async iterator (``async for m in seg.values_async()``),
+        without blocking the event loop; many may run at once on one thread."""
+        return AsyncValues(self, after, timeout)
+
+    # -- zero copy ------------------------------------------------------
+
+    def borrow(self, after: Optional[int] = None, timeout: Optional[float] = None) -> Borrow:
+        """Reads a value in place: chosen as ``next`` chooses it, but
+        ``b.view`` is a read-only memoryview of its bytes in shared memory
+        (``numpy.frombuffer(b.view)`` copies nothing). Use as ``with
+        seg.borrow() as b:``; leaving the block raises ``OverwrittenError``
+        if a writer overwrote the value meanwhile (at least ``history``
+        newer sets are needed for that). ``WaitTimeoutError`` on timeout."""
+        return _views.borrow(self, after, timeout)
+
+    def loan(self) -> Loan:
+        """Writes the next value in place: ``loan.buffer`` is a writable
+        memoryview of ``capacity`` bytes in shared memory, ``loan.publish(n)``
+        makes its first ``n`` bytes the new value. Use as ``with seg.loan()
+        as loan:``; leaving without publishing discards. Holds the writer
+        lock until then (this thread's own sets raise ``BusyError``)."""
+        return _views.loan(self)
 
     # -- lifetime -------------------------------------------------------
 
@@ -229,7 +297,9 @@ class Segment:
         segment also destroys the segment: waiters everywhere wake with
         ``DestroyedError`` and the name is removed. Safe while other threads
         use this handle: they finish their call (a wait within 0.1 s) and
-        later calls raise ``DestroyedError``."""
+        later calls raise ``DestroyedError``. Views (borrows, loans and
+        what was made from them) stay valid: the mapping goes with the last
+        of them, while the owner's destroy is seen by everyone at once."""
         if self._handle.closed:
             return
         self._finalizer.detach()
@@ -246,25 +316,3 @@ class Segment:
         state = "destroyed" if self._handle.closed else f"capacity={self._capacity}"
         return f"<shmiface.Segment {self._name!r} {state}>"
 
-
-class _Slices:
-    """Splits a wait of ``total_ms`` (-1: forever) into slices of at most
-    ``_SLICE_MS``; the first slice always runs, so a timeout of 0 polls once."""
-
-    __slots__ = ("_deadline", "_first")
-
-    def __init__(self, total_ms: int) -> None:
-        self._deadline = None if total_ms < 0 else time.monotonic() + total_ms / 1000
-        self._first: Optional[int] = total_ms if 0 <= total_ms < _SLICE_MS else _SLICE_MS
-
-    def next(self) -> Optional[int]:
-        """The next slice in milliseconds, or None when the time is up."""
-        if self._first is not None:
-            first, self._first = self._first, None
-            return first
-        if self._deadline is None:
-            return _SLICE_MS
-        left_ms = (self._deadline - time.monotonic()) * 1000
-        if left_ms <= 0:
-            return None
-        return min(_SLICE_MS, max(1, int(left_ms + 0.999)))

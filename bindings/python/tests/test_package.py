@@ -82,6 +82,15 @@ def test_cdef_picks_up_a_new_function_and_other_header_shapes() -> None:
     assert lib_like.SHMIFACE_HEX == 16 and lib_like.SHMIFACE_PAREN == 7
 
 
+def test_cdef_drops_a_declaration_repeated_word_for_word() -> None:
+    again = "shmiface_status shmiface_notify(struct shmiface_segment *seg);\n"
+    extended = HEADER.replace("#ifdef __cplusplus\n}", again + again.replace(" *", "  *") + "\n#ifdef __cplusplus\n}")
+    assert extended != HEADER, "the header's closing C++ guard moved; update this test"
+    cdef = cdef_from_header(extended)
+    assert len(re.findall(r"\bshmiface_notify\(", cdef)) == 1
+    FFI().cdef(cdef)
+
+
 def test_the_library_is_loaded_with_the_abi_this_package_speaks() -> None:
     assert lib.shmiface_abi_version() == shmiface.ABI_VERSION == 1
     assert ffi.string(lib.shmiface_status_str(999))  # never NULL, even for unknown codes
