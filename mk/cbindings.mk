@@ -20,7 +20,7 @@ SHMC_OWNER    := $(SHMC_BUILD)/owner
 SHMC_WRITER   := $(SHMC_BUILD)/writer
 SHMC_PYWRITER := bindings/python/examples/writer.py
 
-.PHONY: c-examples test-c test-c-loader test-c-cpp test-c-ctypes test-c-install test-c-demo
+.PHONY: c-examples test-c test-c-loader test-c-cpp test-c-cpp-streams test-c-ctypes test-c-install test-c-demo
 
 c-examples: $(SHMC_OWNER) $(SHMC_WRITER)
 
@@ -44,8 +44,8 @@ $(SHMC_BUILD)/test_dl: $(SHMC_DIR)/tests/test_dl.c $(SHMC_DIR)/shmiface_dl.c $(S
 $(SHMC_BUILD)/libstub_abi.so: $(SHMC_DIR)/tests/stub_abi.c $(SHMC_DIR)/shmiface_dl.h $(INCDIR)/shmiface.h | $(SHMC_BUILD)
 	$(CC) $(SHMC_CFLAGS) -Wno-unused-parameter -fPIC -shared $< -o $@
 
-$(SHMC_BUILD)/test_hpp: $(SHMC_DIR)/tests/test_hpp.cpp $(SHMC_DIR)/shmiface.hpp $(SHMC_DIR)/tests/check.h \
-		$(INCDIR)/shmiface.h | lib $(SHMC_BUILD)
+$(SHMC_BUILD)/test_hpp $(SHMC_BUILD)/test_hpp_streams: $(SHMC_BUILD)/%: $(SHMC_DIR)/tests/%.cpp \
+		$(SHMC_DIR)/shmiface.hpp $(SHMC_DIR)/tests/check.h $(INCDIR)/shmiface.h | lib $(SHMC_BUILD)
 	$(CXX) $(SHMC_CXXFLAGS) $< -o $@ $(SHMC_LINK)
 
 # (2) The dlopen loader: a program with no link-time dependency on libshmiface
@@ -62,6 +62,11 @@ test-c-loader: $(SHMC_BUILD)/test_dl $(SHMC_BUILD)/libstub_abi.so lib
 
 # (3) The C++ wrapper: RAII, moves, exceptions carrying the status.
 test-c-cpp: $(SHMC_BUILD)/test_hpp
+	$(SHMC_TIMEOUT) $<
+
+# (3b) The C++ wrapper's streams: history, next and its losses, values(),
+# RAII loans and borrows, a producer and a consumer in forked processes.
+test-c-cpp-streams: $(SHMC_BUILD)/test_hpp_streams
 	$(SHMC_TIMEOUT) $<
 
 # (4) Python ctypes from the ABI alone (the system python3: no cffi, no venv).
@@ -81,6 +86,6 @@ test-c-demo: $(SHMC_OWNER) $(SHMC_WRITER) $(VENV)/.ready
 	OWNER=$(SHMC_OWNER) WRITER=$(SHMC_WRITER) PYTHON=$(VPY) PYWRITER=$(SHMC_PYWRITER) \
 		PYTHONPATH=$(CURDIR)/bindings/python $(SHMC_TIMEOUT) bash $(SHMC_DIR)/tests/test_demo.sh
 
-SHMC_TESTS := test-c-loader test-c-cpp test-c-ctypes test-c-install test-c-demo
+SHMC_TESTS := test-c-loader test-c-cpp test-c-cpp-streams test-c-ctypes test-c-install test-c-demo
 test-c: $(SHMC_TESTS)
 TEST_TARGETS += $(SHMC_TESTS)
