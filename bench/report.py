@@ -5,7 +5,10 @@ usage: report.py OUT_DIR RAW.json... [--quick]
 
 Writes OUT_DIR/results.json (the machine, every figure with its rounds, and
 every target with its ratio) and OUT_DIR/bench-latency.png (the round-trip
-latency distributions). --quick (used by `make test`) checks only that
+latency distributions). A figure a program could not measure here (a
+baseline not installable, an API not there yet) is listed in that program's
+"skipped" with the reason, and its rows print the reason instead of a
+verdict. --quick (used by `make test`) checks only that
 every expected figure is there and that the outputs can be made: figures
 from tiny runs say nothing about speed, so no target is judged.
 """
@@ -31,6 +34,15 @@ TARGETS = [
     ("Python set 128 B vs shared_memory + Lock", "py.set128.shmiface", "py.set128.mp_lock", "<=", 0.5),
     ("Python get 128 B vs shared_memory + Lock", "py.get128.shmiface", "py.get128.mp_lock", "<=", 0.5),
     ("Python round trip median vs posix_ipc", "py.rtt.shmiface.median", "py.rtt.posix_ipc.median", "<=", 0.3),
+    # Streams (ABI 1.1): rates are messages/s or GB/s, so higher is better.
+    ("C stream 64 B msg/s vs Boost message_queue", "c.stream64.shmiface", "c.stream64.boost_mq", ">=", 5.0),
+    ("C stream 64 B msg/s vs POSIX mq", "c.stream64.shmiface", "c.stream64.posix_mq", ">=", 1.0),
+    ("C stream 4 KiB msg/s vs Boost message_queue", "c.stream4k.shmiface", "c.stream4k.boost_mq", ">=", 5.0),
+    ("C stream 4 KiB msg/s vs POSIX mq", "c.stream4k.shmiface", "c.stream4k.posix_mq", ">=", 1.0),
+    ("C stream, 4 consumers: slowest vs 1 consumer", "c.stream64.fanout4.min", "c.stream64.fanout1", ">=", 0.8),
+    ("C stream: messages lost, consumers keeping up", "c.stream.lost", None, "==", 0),
+    ("C 8 MiB frames: loan+borrow vs set+next", "c.frame8m.loan_borrow", "c.frame8m.set_next", ">=", 5.0),
+    ("Python stream: messages lost, consumers keeping up", "py.stream64.lost", None, "==", 0),
 ]
 
 # Figures printed for context, with no target: what the writer lock's
@@ -43,6 +55,15 @@ CONTEXT = [
     ("Robust vs plain pthread mutex, set 128 B", "c.set128.robust_mutex", "c.set128.mutex"),
     ("C call floor (get 0 B), ns", "c.get0.shmiface", None),
     ("C call floor vs get 128 B", "c.get0.shmiface", "c.get128.shmiface"),
+    ("C stream latency median vs same-run round trip median", "c.stream.latency.median", "c.stream.rtt.median"),
+    ("C stream latency p99 vs same-run round trip p99", "c.stream.latency.p99", "c.stream.rtt.p99"),
+    ("C 8 MiB frames: loan+borrow vs memcpy bandwidth", "c.frame8m.loan_borrow", "c.frame8m.memcpy"),
+    ("C 8 MiB frames: set+next vs memcpy bandwidth", "c.frame8m.set_next", "c.frame8m.memcpy"),
+    ("C stream 64 B, 4 consumers: mean vs 1 consumer", "c.stream64.fanout4.mean", "c.stream64.fanout1"),
+    ("Python stream 64 B: values() vs multiprocessing.Queue", "py.stream64.values", "py.stream64.mp_queue"),
+    ("Python stream 64 B: values() vs iceoryx2", "py.stream64.values", "py.stream64.iceoryx2"),
+    ("Python stream 64 B: cffi next loop vs multiprocessing.Queue", "py.stream64.cffi", "py.stream64.mp_queue"),
+    ("Python stream 64 B: cffi next loop vs iceoryx2", "py.stream64.cffi", "py.stream64.iceoryx2"),
 ]
 
 # The round-trip distributions drawn in the chart, in drawing order.
@@ -72,7 +93,9 @@ def machine():
 
 
 def load(paths):
-    metrics, samples, quick = {}, {}, False
+    """Every figure by id, the samples, whether any run was quick, and the
+    figures a program skipped (id: why), e.g. a baseline not installable here."""
+    metrics, samples, quick, skipped = {}, {}, False, {}
     for path in paths:
         with open(path) as f:
             raw = json.load(f)
@@ -82,15 +105,22 @@ def load(paths):
                 sys.exit(f"report: {m['id']} comes from two files")
             metrics[m["id"]] = dict(m, source=raw["source"])
         samples.update(raw.get("samples", {}))
-    return metrics, samples, quick
+        skipped.update(raw.get("skipped", {}))
+    return metrics, samples, quick, skipped
 
 
-def judge(metrics):
+def judge(metrics, skipped):
     results = []
     for what, num, den, op, limit in TARGETS + [c + (None, None) for c in CONTEXT]:
+        why = next((skipped[i] for i in (num, den) if i in skipped), None)
+        if why:
+            results.append({"target": what, "numerator": num, "denominator": den, "ratio": None,
+                            "limit": None if op is None else f"{op} {limit}", "pass": None, "skipped": why})
+            continue
         value = metrics[num]["median"]
         ratio = value / metrics[den]["median"] if den else value
-        ok = None if op is None else {"<=": ratio <= limit, ">=": ratio >= limit, "<": ratio < limit}[op]
+        ok = None if op is None else {"<=": ratio <= limit, ">=": ratio >= limit, "<": ratio < limit,
+                                      "==": ratio == limit}[op]
         results.append({"target": what, "numerator": num, "denominator": den,
                         "ratio": ratio, "limit": None if op is None else f"{op} {limit}", "pass": ok})
     return results
@@ -102,7 +132,7 @@ def fmt(value, unit):
     return f"{value:,.1f} {unit}" if value < 1000 else f"{value:,.0f} {unit}"
 
 
-def print_table(metrics, results, info, quick):
+def print_table(metrics, results, info, quick, skipped):
     print(f"shmiface benchmarks — {info['cpu']}, {info['cores']} cores, "
           f"Linux {info['kernel']}, {info['date']}" + (" (quick: sizes too small to mean anything)" if quick else ""))
     print()
@@ -112,12 +142,17 @@ def print_table(metrics, results, info, quick):
         runs = m["runs"]
         spread = f"{min(runs):,.1f} – {max(runs):,.1f}" if runs else ""
         print(f"{m['label']:<{width}}  {fmt(m['median'], m['unit']):>14}  {len(runs):>6}  {spread}")
+    for sid, why in skipped.items():
+        print(f"{sid:<{width}}  {why}")
     if quick:
         return
     print()
     width = max(len(r["target"]) for r in results)
     print(f"{'target':<{width}}  {'measured':>9}  {'wanted':>8}  verdict")
     for r in results:
+        if r.get("skipped"):
+            print(f"{r['target']:<{width}}  {'':>9}  {r['limit'] or '':>8}  {r['skipped']}")
+            continue
         verdict = "context" if r["pass"] is None else "PASS" if r["pass"] else "MISS"
         print(f"{r['target']:<{width}}  {r['ratio']:>8.3f}{'' if r['denominator'] is None else '×'}"
               f"  {r['limit'] or '':>8}  {verdict}")
@@ -200,19 +235,20 @@ def main(argv):
     if len(args) < 2:
         sys.exit(__doc__)
     out_dir, raw_paths = args[0], args[1:]
-    metrics, samples, quick = load(raw_paths)
+    metrics, samples, quick, skipped = load(raw_paths)
     quick = quick or quick_flag
     wanted = {t[1] for t in TARGETS + CONTEXT} | {t[2] for t in TARGETS + CONTEXT if t[2]}
-    missing = sorted(wanted - metrics.keys()) + sorted({s for s, _ in CHART_SERIES} - samples.keys())
+    missing = sorted(wanted - metrics.keys() - skipped.keys()) + sorted({s for s, _ in CHART_SERIES} - samples.keys())
     if missing:
         sys.exit(f"report: no figure for {', '.join(missing)}")
     info = machine()
-    results = [] if quick else judge(metrics)
+    results = [] if quick else judge(metrics, skipped)
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "results.json"), "w") as f:
-        json.dump({"machine": info, "quick": quick, "metrics": metrics, "targets": results}, f, indent=1)
+        json.dump({"machine": info, "quick": quick, "metrics": metrics, "targets": results, "skipped": skipped},
+                  f, indent=1)
     chart(samples, os.path.join(out_dir, "bench-latency.png"))
-    print_table(metrics, results, info, quick)
+    print_table(metrics, results, info, quick, skipped)
     print()
     print_readme_table(metrics, results, info, quick)
     print(f"\nwritten: {out_dir}/results.json, {out_dir}/bench-latency.png")

@@ -9,8 +9,10 @@
 #                     table shows each median's spread across rounds
 #
 # The C programs link the release library with an rpath, as a user's
-# program would; the Python one runs in the project's venv, with matplotlib
-# and posix_ipc from bench/requirements.txt.
+# program would; the Python ones run in the project's venv, with matplotlib,
+# posix_ipc and iceoryx2 from bench/requirements.txt. bench_streams runs
+# boost_mq_peer (C++, Boost.Interprocess from Debian's libboost-dev, which
+# is installed with apt-get when its headers are missing).
 
 BENCH_OUT    := $(BUILDDIR)/bench
 BENCH_BIN    := $(BUILDDIR)/bench/bin
@@ -18,26 +20,40 @@ BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Wpedantic -Werror -I$(
 BENCH_LINK   := -L$(LIBDIR) -lshmiface -Wl,-rpath,$(LIBDIR) -lpthread
 BENCH_C      := $(basename $(notdir $(wildcard bench/c/bench_*.c)))
 BENCH_PY_ENV := PYTHONPATH=$(CURDIR)/bindings/python
+BENCH_PY     := bench_python bench_python_streams
+BOOST_IPC    := /usr/include/boost/interprocess
 
 TEST_TARGETS += test-bench
 
-.PHONY: bench-programs test-bench
+.PHONY: bench-programs test-bench boost-headers
 
 $(BENCH_BIN)/%: bench/c/%.c bench/c/bench.h $(INCDIR)/shmiface.h | lib
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) $< $(BENCH_LINK) -o $@
 
+# Boost.Interprocess is header-only: the Debian package is all it takes.
+boost-headers:
+	@test -d $(BOOST_IPC) || { echo "== installing libboost-dev (Boost.Interprocess headers)"; \
+		apt-get update -qq && apt-get install -y -qq libboost-dev; }
+
+$(BENCH_BIN)/boost_mq_peer: bench/c/boost_mq_peer.cpp | boost-headers
+	@mkdir -p $(@D)
+	$(CXX) -std=c++17 -O2 -Wall -Wextra -Wpedantic -Werror $< -o $@ -pthread -lrt
+
+$(BENCH_BIN)/bench_streams: $(BENCH_BIN)/boost_mq_peer
+
 $(VENV)/.bench-ready: bench/requirements.txt $(VENV)/.ready
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r $<
 	touch $@
 
-bench-programs: lib $(addprefix $(BENCH_BIN)/,$(BENCH_C)) $(VENV)/.bench-ready
+bench-programs: lib $(addprefix $(BENCH_BIN)/,$(BENCH_C) boost_mq_peer) $(VENV)/.bench-ready
 
 # $1: raw/ or quick-raw/ ; $2: empty or --quick
 define bench_run
 	@mkdir -p $(BENCH_OUT)/$1
 	@for b in $(BENCH_C); do echo "== $$b $2"; $(BENCH_BIN)/$$b $(BENCH_OUT)/$1/$$b.json $2; done
-	@echo "== bench_python $2"; $(BENCH_PY_ENV) $(VPY) bench/python/bench_python.py $(BENCH_OUT)/$1/bench_python.json $2
+	@for p in $(BENCH_PY); do echo "== $$p $2"; \
+		$(BENCH_PY_ENV) $(VPY) bench/python/$$p.py $(BENCH_OUT)/$1/$$p.json $2; done
 	$(VPY) bench/report.py $(BENCH_OUT)/$(if $2,quick,.) $(BENCH_OUT)/$1/*.json $2 | tee $(BENCH_OUT)/$1/report.txt
 endef
 

@@ -2,7 +2,7 @@
 # programs, and their tests. Everything builds into $(BUILDDIR)/c with
 # -Wall -Wextra -Wpedantic -Werror (C11, C++17).
 #
-#   make c-examples    owner (C++) and writer (C) in build/c/
+#   make c-examples    owner (C++), writer (C), producer (C) and late_joiner (C++) in build/c/
 #   make test-c        every C/C++ test below, in order
 
 SHMC_DIR      := bindings/c
@@ -18,11 +18,18 @@ SHMC_ENSURE   := $(SHMC_DIR)/ensure-tools.sh
 
 SHMC_OWNER    := $(SHMC_BUILD)/owner
 SHMC_WRITER   := $(SHMC_BUILD)/writer
+SHMC_PRODUCER := $(SHMC_BUILD)/producer
+SHMC_LATE     := $(SHMC_BUILD)/late_joiner
+# Every program the demo runs, and how demo.sh and test_demo.sh find them.
+SHMC_DEMO_PROGRAMS := $(SHMC_OWNER) $(SHMC_WRITER) $(SHMC_PRODUCER) $(SHMC_LATE)
+SHMC_DEMO_ENV = OWNER=$(SHMC_OWNER) WRITER=$(SHMC_WRITER) PRODUCER=$(SHMC_PRODUCER) \
+	LATE_JOINER=$(SHMC_LATE) PYTHON=$(VPY) PYWRITER=$(SHMC_PYWRITER) \
+	PYTHONPATH=$(CURDIR)/bindings/python
 SHMC_PYWRITER := bindings/python/examples/writer.py
 
-.PHONY: c-examples test-c test-c-loader test-c-cpp test-c-ctypes test-c-install test-c-demo
+.PHONY: c-examples test-c test-c-loader test-c-cpp test-c-cpp-streams test-c-ctypes test-c-install test-c-demo
 
-c-examples: $(SHMC_OWNER) $(SHMC_WRITER)
+c-examples: $(SHMC_DEMO_PROGRAMS)
 
 $(SHMC_BUILD):
 	mkdir -p $@
@@ -32,8 +39,11 @@ $(SHMC_BUILD):
 $(SHMC_OWNER): $(SHMC_DIR)/examples/owner.cpp $(SHMC_DIR)/shmiface.hpp $(INCDIR)/shmiface.h | lib $(SHMC_BUILD)
 	$(CXX) $(SHMC_CXXFLAGS) $< -o $@ $(SHMC_LINK)
 
-$(SHMC_WRITER): $(SHMC_DIR)/examples/writer.c $(INCDIR)/shmiface.h | lib $(SHMC_BUILD)
+$(SHMC_WRITER) $(SHMC_PRODUCER): $(SHMC_BUILD)/%: $(SHMC_DIR)/examples/%.c $(INCDIR)/shmiface.h | lib $(SHMC_BUILD)
 	$(CC) $(SHMC_CFLAGS) $< -o $@ $(SHMC_LINK)
+
+$(SHMC_LATE): $(SHMC_DIR)/examples/late_joiner.cpp $(SHMC_DIR)/shmiface.hpp $(INCDIR)/shmiface.h | lib $(SHMC_BUILD)
+	$(CXX) $(SHMC_CXXFLAGS) $< -o $@ $(SHMC_LINK)
 
 # Uses the library only through the loader: no -lshmiface here.
 $(SHMC_BUILD)/test_dl: $(SHMC_DIR)/tests/test_dl.c $(SHMC_DIR)/shmiface_dl.c $(SHMC_DIR)/shmiface_dl.h \
@@ -44,8 +54,8 @@ $(SHMC_BUILD)/test_dl: $(SHMC_DIR)/tests/test_dl.c $(SHMC_DIR)/shmiface_dl.c $(S
 $(SHMC_BUILD)/libstub_abi.so: $(SHMC_DIR)/tests/stub_abi.c $(SHMC_DIR)/shmiface_dl.h $(INCDIR)/shmiface.h | $(SHMC_BUILD)
 	$(CC) $(SHMC_CFLAGS) -Wno-unused-parameter -fPIC -shared $< -o $@
 
-$(SHMC_BUILD)/test_hpp: $(SHMC_DIR)/tests/test_hpp.cpp $(SHMC_DIR)/shmiface.hpp $(SHMC_DIR)/tests/check.h \
-		$(INCDIR)/shmiface.h | lib $(SHMC_BUILD)
+$(SHMC_BUILD)/test_hpp $(SHMC_BUILD)/test_hpp_streams: $(SHMC_BUILD)/%: $(SHMC_DIR)/tests/%.cpp \
+		$(SHMC_DIR)/shmiface.hpp $(SHMC_DIR)/tests/check.h $(INCDIR)/shmiface.h | lib $(SHMC_BUILD)
 	$(CXX) $(SHMC_CXXFLAGS) $< -o $@ $(SHMC_LINK)
 
 # (2) The dlopen loader: a program with no link-time dependency on libshmiface
@@ -64,6 +74,11 @@ test-c-loader: $(SHMC_BUILD)/test_dl $(SHMC_BUILD)/libstub_abi.so lib
 test-c-cpp: $(SHMC_BUILD)/test_hpp
 	$(SHMC_TIMEOUT) $<
 
+# (3b) The C++ wrapper's streams: history, next and its losses, values(),
+# RAII loans and borrows, a producer and a consumer in forked processes.
+test-c-cpp-streams: $(SHMC_BUILD)/test_hpp_streams
+	$(SHMC_TIMEOUT) $<
+
 # (4) Python ctypes from the ABI alone (the system python3: no cffi, no venv).
 test-c-ctypes: lib
 	$(SHMC_TIMEOUT) $(PYTHON3) $(SHMC_DIR)/examples/ctypes_example.py
@@ -76,11 +91,11 @@ test-c-install: lib
 	MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" $(SHMC_TIMEOUT) bash $(SHMC_DIR)/tests/test_install.sh
 
 # (5) The demo's pieces, scripted: appended "..." for the C and the Python
-# writer, no lost last update, SIGTERM shutdown, takeover after kill -9.
-test-c-demo: $(SHMC_OWNER) $(SHMC_WRITER) $(VENV)/.ready
-	OWNER=$(SHMC_OWNER) WRITER=$(SHMC_WRITER) PYTHON=$(VPY) PYWRITER=$(SHMC_PYWRITER) \
-		PYTHONPATH=$(CURDIR)/bindings/python $(SHMC_TIMEOUT) bash $(SHMC_DIR)/tests/test_demo.sh
+# writer, no lost last update, SIGTERM shutdown, takeover after kill -9;
+# the stream's readers account for every value (read + lost = sent).
+test-c-demo: $(SHMC_DEMO_PROGRAMS) $(VENV)/.ready
+	$(SHMC_DEMO_ENV) $(SHMC_TIMEOUT) bash $(SHMC_DIR)/tests/test_demo.sh
 
-SHMC_TESTS := test-c-loader test-c-cpp test-c-ctypes test-c-install test-c-demo
+SHMC_TESTS := test-c-loader test-c-cpp test-c-cpp-streams test-c-ctypes test-c-install test-c-demo
 test-c: $(SHMC_TESTS)
 TEST_TARGETS += $(SHMC_TESTS)

@@ -7,11 +7,23 @@
 //
 // Link with -lshmiface (pkg-config shmiface, or CMake shmiface::shmiface).
 //
+// Streams (ABI 1.1): a segment created with Options::history keeps its last
+// values; next()/values() read each of them in order and count the ones
+// overwritten unread, loan() writes a value in place, borrow() reads one
+// in place:
+//
+//     auto seg = shmiface::Segment::create("ticks", {64, 0, false, /*history=*/256});
+//     for (auto& m : reader.values(0, std::chrono::seconds(1)))   // ends on a timeout
+//         use(m.version, m.data, m.lost);
+//
 // Error handling: every failing call throws shmiface::Error (a
 // std::runtime_error) carrying the status code and the library's detail
-// for the failed call. Two outcomes that are normal control flow are not
-// exceptions: Segment::wait returns false on a timeout, and
-// Segment::try_compare_and_set returns std::nullopt on a version conflict.
+// for the failed call. Outcomes that are normal control flow are not
+// exceptions: Segment::wait returns false on a timeout,
+// Segment::try_compare_and_set returns std::nullopt on a version conflict,
+// Segment::next and Segment::borrow return std::nullopt on a timeout (and
+// Segment::values ends), and Borrow::valid returns false when the borrowed
+// value was overwritten.
 //
 // Thread-safety is the library's: every member may be called from several
 // threads at once on one Segment, except destroy(), the destructor and
@@ -130,12 +142,15 @@ class bytes_view {
     std::size_t size_ = 0;
 };
 
-// Creation options; the defaults are the library's (capacity 128, mode 0600).
+// Creation options; the defaults are the library's (capacity 128, mode
+// 0600, history 1).
 struct Options {
     std::uint64_t capacity = 0;  // bytes one value may hold; 0 = 128
     std::uint32_t mode = 0;      // permission bits; 0 = 0600
     bool persistent = false;     // the owner's destroy does not unlink the name
+    std::uint32_t history = 0;   // values kept readable; 0 = 1; at most SHMIFACE_MAX_HISTORY
 
+    // ABI 1.0's options (no history).
     shmiface_options to_c() const noexcept {
         shmiface_options o{};
         o.capacity = capacity;
@@ -143,15 +158,274 @@ struct Options {
         o.flags = persistent ? SHMIFACE_PERSISTENT : 0;
         return o;
     }
+    // ABI 1.1's options, for shmiface_create.
+    shmiface_create_options to_create_options() const noexcept {
+        shmiface_create_options o{};
+        o.capacity = capacity;
+        o.mode = mode;
+        o.flags = persistent ? SHMIFACE_PERSISTENT : 0;
+        o.history = history;
+        return o;
+    }
 };
 
 // A snapshot for monitoring: the C struct, fields as in ABI.md.
 using Info = shmiface_info;
+// The same with the history's figures (history, oldest_version).
+using InfoEx = shmiface_info_ex;
+
+// "The version read last" for next(), values() and borrow() that starts
+// at the current value, without waiting: the way to start reading from now.
+inline constexpr std::uint64_t latest = SHMIFACE_LATEST;
 
 // A value and the version it had when it was read.
 struct Value {
     std::vector<std::uint8_t> bytes;
     std::uint64_t version = 0;
+};
+
+// A value of a stream, as Segment::next and Segment::values return it.
+struct Message {
+    std::uint64_t version = 0;       // the version the value was given by its set
+    std::vector<std::uint8_t> data;  // its bytes
+    std::uint64_t lost = 0;          // values overwritten unread since the version read before
+
+    // The bytes as text (a view of `data`).
+    std::string_view text() const noexcept {
+        return {reinterpret_cast<const char*>(data.data()), data.size()};
+    }
+};
+
+namespace detail {
+// A wrapper timeout as the ABI's milliseconds: nullopt = -1 (forever),
+// a negative duration = 0 (poll).
+inline std::int64_t timeout_ms(std::optional<std::chrono::milliseconds> timeout) noexcept {
+    if (!timeout) return -1;
+    return timeout->count() < 0 ? 0 : static_cast<std::int64_t>(timeout->count());
+}
+
+// The values lost between reading `before` and then `now` (ABI 1.1: a gap
+// in the versions); nothing is lost when the read started at `latest`.
+inline std::uint64_t lost_between(std::uint64_t before, std::uint64_t now) noexcept {
+    return before == SHMIFACE_LATEST || now <= before ? 0 : now - before - 1;
+}
+
+// shmiface_next into out.data, grown (never shrunk below 256 bytes) to
+// the value's length: a stream of equal-sized values reuses one buffer
+// with no reallocation and no zero-filling. False on a timeout.
+inline bool next_into(const shmiface_segment* seg, Message& out, std::uint64_t after,
+                      std::optional<std::chrono::milliseconds> timeout) {
+    const std::int64_t ms = timeout_ms(timeout);
+    if (out.data.size() < 256) out.data.resize(256);
+    for (;;) {
+        std::uint64_t version = after;
+        std::size_t len = 0;
+        shmiface_status st = shmiface_next(seg, &version, out.data.data(), out.data.size(), &len, ms);
+        if (st == SHMIFACE_ERR_BUFFER_TOO_SMALL) {  // a larger value: grow and ask again
+            out.data.resize(len);
+            continue;
+        }
+        if (st == SHMIFACE_ERR_TIMEOUT) return false;
+        check(st, "shmiface_next");
+        out.data.resize(len);
+        out.lost = lost_between(after, version);
+        out.version = version;
+        return true;
+    }
+}
+}  // namespace detail
+
+class Segment;
+
+// A value being written in place (Segment::loan): the writer lock is held
+// and data() points at capacity() writable bytes in shared memory, aligned
+// to 64. publish() makes the first `len` of them the new value; the
+// destructor discards the loan unless it was published. Move-only.
+//
+// A loan belongs to the thread that took it: publish, discard and the
+// destructor must run there, and that thread's other writes to the
+// segment throw Error(SHMIFACE_ERR_BUSY) while it is open. Other writers
+// wait meanwhile, so keep it short. The Segment's handle must outlive the
+// Loan (moving the Segment is fine: the Loan holds the handle).
+class Loan {
+   public:
+    Loan() noexcept = default;
+    Loan(const Loan&) = delete;
+    Loan& operator=(const Loan&) = delete;
+    Loan(Loan&& other) noexcept
+        : seg_(std::exchange(other.seg_, nullptr)),
+          data_(std::exchange(other.data_, nullptr)),
+          capacity_(std::exchange(other.capacity_, 0)) {}
+    Loan& operator=(Loan&& other) noexcept {
+        if (this != &other) {
+            end();
+            seg_ = std::exchange(other.seg_, nullptr);
+            data_ = std::exchange(other.data_, nullptr);
+            capacity_ = std::exchange(other.capacity_, 0);
+        }
+        return *this;
+    }
+    ~Loan() { end(); }
+
+    // The loaned bytes (nullptr once the loan has ended).
+    std::uint8_t* data() const noexcept { return data_; }
+    std::size_t capacity() const noexcept { return capacity_; }
+    // The loan is open: neither published nor discarded.
+    bool active() const noexcept { return seg_ != nullptr; }
+    explicit operator bool() const noexcept { return active(); }
+
+    // Publish the first `len` bytes as the new value (shmiface_publish);
+    // returns its version. Throws Error(SHMIFACE_ERR_TOO_LARGE) for a len
+    // over the capacity, and the loan stays open; any other failure, or a
+    // loan no longer open (SHMIFACE_ERR_INVALID_ARGUMENT), throws too.
+    std::uint64_t publish(std::size_t len, bool notify = false) {
+        if (!seg_)
+            throw Error(SHMIFACE_ERR_INVALID_ARGUMENT, "shmiface::Loan",
+                        "the loan was published or discarded already");
+        std::uint64_t version = 0;
+        detail::check(shmiface_publish(seg_, len, notify ? SHMIFACE_SET_NOTIFY : 0u, &version),
+                      "shmiface_publish");
+        forget();
+        return version;
+    }
+
+    // End the loan now, publishing nothing (shmiface_discard); reports a
+    // failure the destructor would ignore. No-op once the loan has ended.
+    void discard() {
+        shmiface_segment* seg = seg_;
+        if (!seg) return;
+        forget();
+        detail::check(shmiface_discard(seg), "shmiface_discard");
+    }
+
+   private:
+    friend class Segment;
+    Loan(shmiface_segment* seg, std::uint8_t* data, std::size_t capacity) noexcept
+        : seg_(seg), data_(data), capacity_(capacity) {}
+    void forget() noexcept {
+        seg_ = nullptr;
+        data_ = nullptr;
+        capacity_ = 0;
+    }
+    void end() noexcept {
+        if (seg_) shmiface_discard(seg_);
+        forget();
+    }
+    shmiface_segment* seg_ = nullptr;
+    std::uint8_t* data_ = nullptr;
+    std::size_t capacity_ = 0;
+};
+
+// A value read in place (Segment::borrow): size() bytes at data(), in
+// shared memory, with no copy and no lock. A writer may overwrite them
+// meanwhile (they stay intact at least until `history` newer values have
+// been set), so read through data() first and then ask valid(): true means
+// every byte read so far belonged to version(); false means the value was
+// overwritten (SHMIFACE_ERR_OVERWRITTEN): throw away what was computed
+// from it. valid() may be asked any number of times; it throws Error for
+// anything other than OK or OVERWRITTEN. Nothing needs releasing: a Borrow
+// holds no resource, and copying it is cheap. The pointer stays mapped
+// for as long as the Segment's handle lives.
+class Borrow {
+   public:
+    Borrow() noexcept = default;
+
+    const std::uint8_t* data() const noexcept { return data_; }
+    std::size_t size() const noexcept { return size_; }
+    std::uint64_t version() const noexcept { return version_; }
+    // Values overwritten unread between the version borrowed after and this one.
+    std::uint64_t lost() const noexcept { return lost_; }
+    // The bytes as text; as data(), check valid() after reading them.
+    std::string_view text() const noexcept { return {reinterpret_cast<const char*>(data_), size_}; }
+
+    // shmiface_release: true if the value is still intact.
+    bool valid() const {
+        shmiface_status st = shmiface_release(seg_, version_);
+        if (st == SHMIFACE_ERR_OVERWRITTEN) return false;
+        detail::check(st, "shmiface_release");
+        return true;
+    }
+
+   private:
+    friend class Segment;
+    Borrow(const shmiface_segment* seg, const std::uint8_t* data, std::size_t size,
+           std::uint64_t version, std::uint64_t lost) noexcept
+        : seg_(seg), data_(data), size_(size), version_(version), lost_(lost) {}
+    const shmiface_segment* seg_ = nullptr;
+    const std::uint8_t* data_ = nullptr;
+    std::size_t size_ = 0;
+    std::uint64_t version_ = 0;
+    std::uint64_t lost_ = 0;
+};
+
+// The range Segment::values returns: an input range over the segment's
+// values from a version on, each read with next() into one reused
+// Message. It ends when a wait times out; errors throw (among them
+// SHMIFACE_ERR_DESTROYED when the owner destroys the segment). version()
+// is the version read last, to resume from. The Segment's handle must
+// outlive the range (moving the Segment is fine).
+class Values {
+   public:
+    struct sentinel {};
+    class iterator {
+       public:
+        using iterator_category = std::input_iterator_tag;
+        using value_type = Message;
+        using difference_type = std::ptrdiff_t;
+        using pointer = Message*;
+        using reference = Message&;
+
+        reference operator*() const noexcept { return range_->current_; }
+        pointer operator->() const noexcept { return &range_->current_; }
+        iterator& operator++() {
+            range_->advance();
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        friend bool operator==(const iterator& it, sentinel) noexcept { return it.at_end(); }
+        friend bool operator!=(const iterator& it, sentinel s) noexcept { return !(it == s); }
+        friend bool operator==(sentinel s, const iterator& it) noexcept { return it == s; }
+        friend bool operator!=(sentinel s, const iterator& it) noexcept { return !(it == s); }
+
+       private:
+        friend class Values;
+        explicit iterator(Values* range) noexcept : range_(range) {}
+        bool at_end() const noexcept { return range_->done_; }
+        Values* range_;
+    };
+
+    // Reads the first value (waiting for it); iterate once.
+    iterator begin() {
+        if (!started_) {
+            started_ = true;
+            advance();
+        }
+        return iterator(this);
+    }
+    sentinel end() const noexcept { return {}; }
+
+    // The version read last (the `after` given, before the first read).
+    std::uint64_t version() const noexcept { return version_; }
+
+   private:
+    friend class Segment;
+    Values(const shmiface_segment* seg, std::uint64_t after,
+           std::optional<std::chrono::milliseconds> timeout)
+        : seg_(seg), version_(after), timeout_(timeout) {}
+    void advance() {
+        if (done_) return;
+        if (detail::next_into(seg_, current_, version_, timeout_))
+            version_ = current_.version;
+        else
+            done_ = true;
+    }
+
+    const shmiface_segment* seg_;
+    std::uint64_t version_;
+    std::optional<std::chrono::milliseconds> timeout_;
+    Message current_;
+    bool started_ = false;
+    bool done_ = false;
 };
 
 // One handle on a named segment. Move-only; the destructor destroys the
@@ -160,12 +434,13 @@ struct Value {
 // Segment is empty: its calls throw Error(SHMIFACE_ERR_NULL_ARGUMENT).
 class Segment {
    public:
-    // Create the segment and become its owner (shmiface_init_instance).
+    // Create the segment and become its owner (shmiface_create; with
+    // Options::history 0 or 1 exactly shmiface_init_instance).
     static Segment create(std::string_view name, const Options& options = {}) {
         std::string n(name);
-        shmiface_options o = options.to_c();
+        shmiface_create_options o = options.to_create_options();
         shmiface_segment* seg = nullptr;
-        detail::check(shmiface_init_instance(n.c_str(), &o, &seg), "shmiface_init_instance");
+        detail::check(shmiface_create(n.c_str(), &o, sizeof o, &seg), "shmiface_create");
         return Segment(seg, std::move(n));
     }
 
@@ -269,6 +544,70 @@ class Segment {
         return out;
     }
 
+    // info() with the history's figures (shmiface_get_info_ex).
+    InfoEx info_ex() const {
+        InfoEx out{};
+        detail::check(shmiface_get_info_ex(handle(), &out, sizeof out), "shmiface_get_info_ex");
+        return out;
+    }
+
+    // The number of values the segment keeps readable.
+    std::uint32_t history() const { return info_ex().history; }
+
+    // ---- streams (ABI 1.1) ----
+
+    // The oldest kept value newer than `after` (the version read last; 0
+    // before the first read; `latest` for the current value, without
+    // waiting), waiting up to `timeout` (nullopt = forever) for one to be
+    // set: std::nullopt on a timeout. Message::lost counts the values
+    // overwritten unread between `after` and it. Throws Error otherwise,
+    // e.g. SHMIFACE_ERR_DESTROYED when the owner destroys the segment.
+    std::optional<Message> next(std::uint64_t after,
+                                std::optional<std::chrono::milliseconds> timeout = std::nullopt) const {
+        Message m;
+        if (!next_into(m, after, timeout)) return std::nullopt;
+        return m;
+    }
+
+    // The same into `out`, reusing its buffer: false on a timeout (then
+    // `out` is unchanged but for its buffer's contents).
+    bool next_into(Message& out, std::uint64_t after,
+                   std::optional<std::chrono::milliseconds> timeout = std::nullopt) const {
+        return detail::next_into(handle(), out, after, timeout);
+    }
+
+    // Every value from `after` on, in order, as a range:
+    //     for (auto& m : seg.values(0, std::chrono::seconds(1))) ...
+    // It ends when no value comes within `timeout` (nullopt: it never
+    // ends but by an error), and throws as next() does.
+    Values values(std::uint64_t after = 0,
+                  std::optional<std::chrono::milliseconds> timeout = std::nullopt) const {
+        return Values(handle(), after, timeout);
+    }
+
+    // Lend the slot of the next value, to fill in place (shmiface_loan):
+    // see Loan. Throws Error(SHMIFACE_ERR_BUSY) if this thread holds a loan
+    // on the segment already.
+    Loan loan() {
+        std::uint8_t* data = nullptr;
+        std::size_t capacity = 0;
+        detail::check(shmiface_loan(handle(), &data, &capacity), "shmiface_loan");
+        return Loan(seg_, data, capacity);
+    }
+
+    // Point at a value in place instead of copying it (shmiface_borrow),
+    // chosen as next() chooses: std::nullopt on a timeout. See Borrow.
+    std::optional<Borrow> borrow(std::uint64_t after,
+                                 std::optional<std::chrono::milliseconds> timeout = std::nullopt) const {
+        std::uint64_t version = after;
+        const std::uint8_t* data = nullptr;
+        std::size_t len = 0;
+        shmiface_status st = shmiface_borrow(handle(), &version, &data, &len, detail::timeout_ms(timeout));
+        if (st == SHMIFACE_ERR_TIMEOUT) return std::nullopt;
+        detail::check(st, "shmiface_borrow");
+        return Borrow(seg_, data, len, version, detail::lost_between(after, version));
+    }
+
     // ---- writing ----
 
     // Replace the value with a NUL-terminated string (shmiface_set_string /
@@ -348,9 +687,7 @@ class Segment {
     }
 
     bool wait_impl(std::uint64_t* seen, std::optional<std::chrono::milliseconds> timeout) {
-        std::int64_t ms = -1;
-        if (timeout) ms = timeout->count() < 0 ? 0 : static_cast<std::int64_t>(timeout->count());
-        shmiface_status st = shmiface_wait(handle(), seen, ms);
+        shmiface_status st = shmiface_wait(handle(), seen, detail::timeout_ms(timeout));
         if (st == SHMIFACE_ERR_TIMEOUT) return false;
         detail::check(st, "shmiface_wait");
         return true;

@@ -8,14 +8,21 @@
 #   3. SIGTERM: the owner exits 0, its waiter returns DESTROYED, the name is
 #      gone; a writer still attached then fails with DESTROYED;
 #   4. a second owner of a live name is refused (EXISTS);
-#   5. after kill -9 of the owner, a new owner takes the stale segment over.
+#   5. after kill -9 of the owner, a new owner takes the stale segment over;
+#   6. the stream: in the demo and again here, the slow reader and the late
+#      joiner account for every value exactly (read + lost = sent, with the
+#      lost ones counted from version gaps), the late joiner reads exactly
+#      the kept history, a second producer of a live stream is refused, and
+#      a leftover of an earlier run is replaced, its versions starting at 1.
 #
-# Environment: OWNER, WRITER, PYTHON, PYWRITER (as for demo.sh), PYTHONPATH.
+# Environment: OWNER, WRITER, PRODUCER, LATE_JOINER, PYTHON, PYWRITER (as for
+# demo.sh), PYTHONPATH, SHMIFACE_LIB.
 # Waits have hang guards only; nothing asserts on time.
 set -euo pipefail
 
-: "${OWNER:?}" "${WRITER:?}" "${PYTHON:?}" "${PYWRITER:?}"
+: "${OWNER:?}" "${WRITER:?}" "${PYTHON:?}" "${PYWRITER:?}" "${PRODUCER:?}" "${LATE_JOINER:?}"
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+consumer=$here/../examples/stream_consumer.py
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmiface-demo-test.XXXXXX")
 pids=()
 names=()
@@ -63,9 +70,27 @@ stop_owner() {
     { wait "$owner_pid"; } 2>/dev/null || owner_rc=$?  # no "Killed" notice from the shell
 }
 
+# read_lost FILE PREFIX: "R L N" from the last line starting with PREFIX
+# ("... read R ..., lost L ...; read + lost = N"); fails if there is none.
+read_lost() {
+    local line
+    line=$(grep -F -- "$2" "$1" | tail -n 1)
+    [[ $line =~ read\ ([0-9]+).*lost\ ([0-9]+).*read\ \+\ lost\ =\ ([0-9]+) ]] || return 1
+    echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]} ${BASH_REMATCH[3]}"
+}
+
+# exact FILE PREFIX TOTAL [READ]: the reader read some (exactly READ if
+# given), and what it read plus what it counted lost is exactly TOTAL.
+exact() {
+    local r l n
+    read -r r l n <<<"$(read_lost "$1" "$2")" || return 1
+    [[ -n $r && $n == "$3" && $((r + l)) == "$3" && $r -gt 0 ]] || return 1
+    [[ -z ${4:-} || $r == "$4" ]]
+}
+
 # ---- 1. the demo script -----------------------------------------------------
 name=shmiface-test-demo-$$-1
-names+=("$name")
+names+=("$name" "$name-stream")
 if DEMO_PAUSE=0 DEMO_NAME=$name bash "$here/../examples/demo.sh" >"$tmp/demo.out" 2>&1; then
     ok "demo.sh exits 0"
 else
@@ -79,6 +104,16 @@ done
 check "demo: the Python writer sent its lines" grep -qF '[writer.py] sent "hello from Python"' "$tmp/demo.out"
 check "demo: the owner shut down on SIGINT" grep -qF "[owner] SIGINT received" "$tmp/demo.out"
 check "demo: the segment is gone" test ! -e "/dev/shm/$name"
+check "demo: the producer sent 100000 values" grep -qF "[producer] sent 100000 values" "$tmp/demo.out"
+check "demo: the slow reader read some and lost the rest: read + lost = 100000" \
+    exact "$tmp/demo.out" "[consumer.py] done" 100000
+check "demo: the slow reader skipped values (it is slow)" \
+    bash -c "[[ \$(grep -F '[consumer.py] done' '$tmp/demo.out') =~ lost\ [1-9] ]]"
+check "demo: the late joiner read exactly the 256 kept values: 256 + 99744 = 100000" \
+    exact "$tmp/demo.out" "[late_joiner] read" 100000 256
+check "demo: the late joiner saw versions 99745 to 100000" \
+    grep -qF "(versions 99745 to 100000)" "$tmp/demo.out"
+check "demo: the stream's segment is gone" test ! -e "/dev/shm/$name-stream"
 
 # ---- 2. a burst: the last update is never lost ------------------------------------
 name=shmiface-test-demo-$$-2
@@ -139,6 +174,58 @@ check "the new owner's worker appends \"...\"" \
 stop_owner INT
 check "the new owner exits 0 on SIGINT" test "$owner_rc" = 0
 check "the name is gone" test ! -e "/dev/shm/$name"
+
+# ---- 6. the stream's pieces ----------------------------------------------------------
+stream=shmiface-test-demo-$$-6
+names+=("$stream")
+# A reader that keeps up with a paced producer, and one that is slow: both
+# account for every value, whatever they lost.
+mkfifo "$tmp/go"
+"$PRODUCER" --count 20000 --history 64 --rate 200000 "$stream" <"$tmp/go" >"$tmp/producer.out" 2>&1 &
+producer_pid=$!
+pids+=("$producer_pid")
+exec 4>"$tmp/go"
+wait_for "$tmp/producer.out" "[producer] ready"
+"$PYTHON" "$consumer" --count 20000 --work-us 0 "$stream" >"$tmp/fast.out" 2>&1 &
+fast_pid=$!
+"$PYTHON" "$consumer" --count 20000 --work-us 200 "$stream" >"$tmp/slow.out" 2>&1 &
+slow_pid=$!
+pids+=("$fast_pid" "$slow_pid")
+wait_for "$tmp/fast.out" "[consumer.py] attached"
+wait_for "$tmp/slow.out" "[consumer.py] attached"
+second_rc=0
+"$PRODUCER" --count 1 "$stream" </dev/null >"$tmp/second-producer.out" 2>&1 || second_rc=$?
+check "a second producer of a live stream exits 1 (EXISTS)" \
+    bash -c "[[ $second_rc = 1 ]] && grep -qF 'another producer owns' '$tmp/second-producer.out'"
+echo go >&4
+exec 4>&-
+producer_rc=0
+wait "$producer_pid" || producer_rc=$?
+fast_rc=0
+wait "$fast_pid" || fast_rc=$?
+slow_rc=0
+wait "$slow_pid" || slow_rc=$?
+check "stream: the producer exits 0 after sending 20000" \
+    bash -c "[[ $producer_rc = 0 ]] && grep -qF '[producer] sent 20000 values' '$tmp/producer.out'"
+check "stream: both readers exit 0" test "$fast_rc$slow_rc" = 00
+check "stream: the reader that keeps up: read + lost = 20000" exact "$tmp/fast.out" "[consumer.py] done" 20000
+check "stream: the slow reader: read + lost = 20000, and it lost some" \
+    bash -c "$(declare -f read_lost exact); exact '$tmp/slow.out' '[consumer.py] done' 20000 &&
+             [[ \$(grep -F '[consumer.py] done' '$tmp/slow.out') =~ lost\ [1-9] ]]"
+check "stream: the persistent segment outlives its producer" test -e "/dev/shm/$stream"
+"$LATE_JOINER" "$stream" >"$tmp/late1.out" 2>&1
+check "late joiner: the owner is gone, 64 kept" grep -qF "owner gone, keeps 64, versions 19937 to 20000" "$tmp/late1.out"
+check "late joiner: read exactly the kept 64: 64 + 19936 = 20000" exact "$tmp/late1.out" "[late_joiner] read" 20000 64
+check "late joiner without --unlink leaves the segment" test -e "/dev/shm/$stream"
+# The leftover is replaced by the next producer: its versions start at 1 again.
+"$PRODUCER" --count 10 --history 64 "$stream" </dev/null >"$tmp/again.out" 2>&1
+check "a new producer removes the leftover of the earlier run" grep -qF "removed a leftover" "$tmp/again.out"
+"$LATE_JOINER" --unlink "$stream" >"$tmp/late2.out" 2>&1
+check "late joiner: the new run's 10 values, none lost" exact "$tmp/late2.out" "[late_joiner] read" 10 10
+check "late joiner --unlink removes the segment" test ! -e "/dev/shm/$stream"
+late_rc=0
+"$LATE_JOINER" "$stream" >"$tmp/late3.out" 2>&1 || late_rc=$?
+check "late joiner of a missing stream exits 1" test "$late_rc" = 1
 
 echo "test_demo: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
