@@ -83,7 +83,7 @@ def test_cdef_picks_up_a_new_function_and_other_header_shapes() -> None:
 
 
 def test_cdef_drops_a_declaration_repeated_word_for_word() -> None:
-    again = "shmiface_status shmiface_notify(struct shmiface_segment *seg);\n"
+    again = re.search(r"^shmiface_status shmiface_notify\([^;]*\);\n", HEADER, re.M).group(0)
     extended = HEADER.replace("#ifdef __cplusplus\n}", again + again.replace(" *", "  *") + "\n#ifdef __cplusplus\n}")
     assert extended != HEADER, "the header's closing C++ guard moved; update this test"
     cdef = cdef_from_header(extended)
