@@ -111,10 +111,11 @@ pub fn mark_destroyed(m: &Mapping) {
     }
 }
 
-struct Counted<'a>(&'a AtomicU32);
+/// Counts the calling thread in a shared counter while it lives.
+pub(crate) struct Counted<'a>(&'a AtomicU32);
 
 impl<'a> Counted<'a> {
-    fn new(counter: &'a AtomicU32) -> Self {
+    pub(crate) fn new(counter: &'a AtomicU32) -> Self {
         counter.fetch_add(1, SeqCst);
         Counted(counter)
     }

@@ -162,6 +162,11 @@ fn wait_for_set(
             _ => return Err(no_set(m, timeout)),
         },
     };
+    // Counted with the notification waiters: `info().waiters` is every
+    // thread waiting on the segment.
+    let _waiting = m
+        .writable()
+        .then(|| events::Counted::new(&m.header().events.waiters));
     let budget = m.spin_hint().budget(events::spin_ns());
     if events::spin_until_changed(published, current, budget, deadline) {
         return Ok(());

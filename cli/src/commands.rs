@@ -153,23 +153,33 @@ pub fn wait(name: &str, timeout: Option<Duration>) -> Outcome {
 pub fn watch(name: &str) -> Outcome {
     let term = Termination::block().map_err(|e| Failure::new(name, e))?;
     let seg = attach(name)?;
-    let mut waiter = Waiter::new(&seg, name, None);
+    let mut owner = Waiter::new(&seg, name, None);
+    let mut after = seg.info().map_err(|e| Failure::new(name, e))?.version;
     loop {
         if term.take().is_some() {
             return Ok(ExitCode::SUCCESS);
         }
         // In slices, so that a signal ends the watch promptly.
-        let woke = waiter.slice().and_then(|slice| match slice {
-            Slice::Notified => seg.read().map(Some),
-            Slice::Quiet | Slice::TimedOut => Ok(None),
-        });
-        match woke {
-            Ok(Some((value, _version))) => {
+        let next = owner
+            .check_owner()
+            .and_then(|()| seg.next(after, Some(crate::waiting::SLICE)));
+        match next {
+            Ok((value, version)) => {
+                let lost = version - after - 1;
+                if lost > 0 {
+                    render::note(
+                        name,
+                        &format!(
+                            "{lost} values lost (overwritten unread) before version {version}"
+                        ),
+                    );
+                }
+                after = version;
                 if !emit(&text_line(&value))? {
                     return Ok(ExitCode::SUCCESS);
                 }
             }
-            Ok(None) => {}
+            Err(e) if e.kind() == ErrorKind::Timeout => {}
             Err(e) if e.kind() == ErrorKind::Destroyed => {
                 render::note(name, "the owner destroyed the segment");
                 return Ok(ExitCode::SUCCESS);
@@ -179,7 +189,39 @@ pub fn watch(name: &str) -> Outcome {
     }
 }
 
-pub fn create(name: &str, capacity: Option<u64>, mode: Option<u32>, persistent: bool) -> Outcome {
+pub fn tail(name: &str, count: Option<u64>) -> Outcome {
+    let seg = attach(name)?;
+    let info = seg.info().map_err(|e| Failure::new(name, e))?;
+    if info.version == 0 || count == Some(0) {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let first = match count {
+        Some(k) => info.oldest_version.max(info.version.saturating_sub(k - 1)),
+        None => info.oldest_version,
+    };
+    let mut after = first - 1;
+    while after < info.version {
+        match seg.next(after, Some(Duration::ZERO)) {
+            Ok((value, version)) => {
+                after = version;
+                if !emit(&text_line(&value))? {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::Timeout => break,
+            Err(e) => return Err(Failure::new(name, e)),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn create(
+    name: &str,
+    capacity: Option<u64>,
+    mode: Option<u32>,
+    persistent: bool,
+    history: Option<u32>,
+) -> Outcome {
     // Blocked before the segment exists: a signal that comes during
     // creation waits, and then destroys the segment like any other.
     let term = Termination::block().map_err(|e| Failure::new(name, e))?;
@@ -188,7 +230,7 @@ pub fn create(name: &str, capacity: Option<u64>, mode: Option<u32>, persistent: 
         capacity: capacity.unwrap_or(defaults.capacity),
         mode: mode.unwrap_or(defaults.mode),
         persistent,
-        ..defaults
+        history: history.unwrap_or(defaults.history),
     };
     let seg = Segment::create(name, &options).map_err(|e| Failure::new(name, e))?;
     let info = seg.info().map_err(|e| Failure::new(name, e))?;
@@ -200,8 +242,12 @@ pub fn create(name: &str, capacity: Option<u64>, mode: Option<u32>, persistent: 
     // Scripts wait for this line: the segment is ready once it is printed.
     emit(
         format!(
-            "created {kind} {name} (capacity {}, mode {}, owner pid {}); interrupt to {end} it\n",
+            "created {kind} {name} (capacity {}{}, mode {}, owner pid {}); interrupt to {end} it\n",
             info.capacity,
+            match info.history {
+                1 => String::new(),
+                h => format!(", history {h}"),
+            },
             render::mode(info.mode),
             info.owner_pid
         )

@@ -96,14 +96,25 @@ enum Command {
         #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true)]
         timeout: Option<Limit>,
     },
-    /// Print the value at every notification, until interrupted
+    /// Print every new value, in order, until interrupted
     ///
-    /// Ends with status 0 on SIGINT, SIGTERM or SIGHUP, or when the
-    /// owner destroys the segment. Says so on standard error when the
-    /// owner is dead.
+    /// Each version set from now on is printed on its own line, whether
+    /// or not its writer notified. Values that were overwritten before
+    /// they could be printed (more than the segment's history) are
+    /// counted on standard error, where they were lost. Ends with status
+    /// 0 on SIGINT, SIGTERM or SIGHUP, or when the owner destroys the
+    /// segment. Says so on standard error when the owner is dead.
     Watch {
         /// The segment's name
         name: String,
+    },
+    /// Print the values a segment keeps, oldest first
+    Tail {
+        /// The segment's name
+        name: String,
+        /// Only the newest K of them
+        #[arg(short = 'n', value_name = "K")]
+        count: Option<u64>,
     },
     /// Create a segment and hold it as its owner until interrupted
     ///
@@ -123,6 +134,9 @@ enum Command {
         /// Leave the segment in /dev/shm when this owner ends
         #[arg(long)]
         persistent: bool,
+        /// Values the segment keeps readable (1..=65536) [default: 1]
+        #[arg(long, value_name = "N")]
+        history: Option<u32>,
     },
     /// Remove a segment's name from /dev/shm
     ///
@@ -175,12 +189,14 @@ fn main() -> ExitCode {
         } => commands::set(&name, &value, notify, bytes),
         Command::Wait { name, timeout } => commands::wait(&name, timeout.and_then(|l| l.0)),
         Command::Watch { name } => commands::watch(&name),
+        Command::Tail { name, count } => commands::tail(&name, count),
         Command::Create {
             name,
             capacity,
             mode,
             persistent,
-        } => commands::create(&name, capacity, mode, persistent),
+            history,
+        } => commands::create(&name, capacity, mode, persistent, history),
         Command::Rm { name } => commands::rm(&name),
         Command::Gc {
             dry_run,

@@ -149,6 +149,8 @@ pub fn info_fields(name: &str, info: &Info) -> Vec<(&'static str, Value)> {
         ("created_unix_ns", json!(info.created_unix_ns)),
         ("mapping_size", json!(info.mapping_size)),
         ("lock_recoveries", json!(info.lock_recoveries)),
+        ("history", json!(info.history)),
+        ("oldest_version", json!(info.oldest_version)),
     ]
 }
 

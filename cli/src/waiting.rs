@@ -14,7 +14,7 @@ use shmiface::Segment;
 use crate::render;
 
 /// The longest one slice blocks in the library.
-const SLICE: Duration = Duration::from_millis(200);
+pub const SLICE: Duration = Duration::from_millis(200);
 
 /// How one slice ended.
 pub enum Slice {
@@ -47,7 +47,7 @@ impl<'a> Waiter<'a> {
     }
 
     /// Says so on standard error when the owner is dead (once per owner).
-    fn check_owner(&mut self) -> shmiface::Result<()> {
+    pub fn check_owner(&mut self) -> shmiface::Result<()> {
         let info = self.seg.info()?;
         if info.owner_alive || info.destroyed {
             self.reported = None;

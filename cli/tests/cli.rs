@@ -116,14 +116,14 @@ fn session(lang: Lang) {
     let woke = waiting.finish().ok();
     assert_eq!(woke.text(), "ping\n");
 
-    // watch: each notified value on a line, until SIGINT (status 0).
+    // watch: every new value on a line, notified or not, until SIGINT
+    // (status 0); a notification that sets nothing prints nothing.
     let watching = spawn_cli(&["watch", &name]);
     until_waiting(&name);
     owner.must("setn one");
     assert_eq!(watching.line(), "one");
-    owner.must("setn two");
-    assert_eq!(watching.line(), "two");
     owner.must("notify");
+    owner.must("set two");
     assert_eq!(watching.line(), "two");
     watching.signal(libc::SIGINT);
     watching.finish().ok();
@@ -460,7 +460,7 @@ fn bad_arguments_are_status_1() {
 fn help_on_every_command() {
     let top = cli(&["--help"]).ok().text();
     for sub in [
-        "ls", "info", "get", "set", "wait", "watch", "create", "rm", "gc",
+        "ls", "info", "get", "set", "wait", "watch", "tail", "create", "rm", "gc",
     ] {
         assert!(top.contains(&format!("  {sub} ")), "{sub} in {top}");
         let help = cli(&[sub, "--help"]).ok().text();
@@ -468,4 +468,39 @@ fn help_on_every_command() {
         assert_eq!(cli(&["help", sub]).ok().text(), help);
     }
     assert!(cli(&["--version"]).ok().text().starts_with("shmiface "));
+}
+
+/// A history segment from the command line: `create --history`, `info`
+/// showing it and the oldest version, `tail` printing the kept values, and
+/// `watch` printing every version with the losses counted.
+#[test]
+fn streams_from_the_shell() {
+    let name = unique("stream");
+    let _cleanup = Cleanup(name.clone());
+    let holder = spawn_cli(&["create", &name, "--history", "4"]);
+    assert!(holder.line().contains("history 4"));
+    for v in ["a", "b", "c", "d", "e", "f"] {
+        cli(&["set", &name, v]).ok();
+    }
+    let info = info(&name);
+    assert_eq!(info["history"], 4);
+    assert_eq!(info["oldest_version"], 3);
+    assert_eq!(cli(&["tail", &name]).ok().text(), "c\nd\ne\nf\n");
+    assert_eq!(cli(&["tail", &name, "-n", "2"]).ok().text(), "e\nf\n");
+    let watching = spawn_cli(&["watch", &name]);
+    until_waiting(&name);
+    cli(&["set", &name, "g"]).ok();
+    assert_eq!(watching.line(), "g");
+    watching.signal(libc::SIGSTOP);
+    for v in ["h", "i", "j", "k", "l", "m", "n"] {
+        cli(&["set", &name, v]).ok();
+    }
+    watching.signal(libc::SIGCONT);
+    // Versions 8..=10 were overwritten while the watch was stopped.
+    assert_eq!(watching.line(), "k");
+    watching.signal(libc::SIGINT);
+    let ended = watching.finish().ok();
+    assert!(ended.stderr.contains("3 values lost"), "{ended:?}");
+    holder.signal(libc::SIGINT);
+    holder.finish().ok();
 }
