@@ -11,3 +11,4 @@
 //! of the protocol known to be wrong, which loom must be seen to fail.
 
 pub mod harness;
+pub mod seqlock;
