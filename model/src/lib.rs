@@ -10,5 +10,7 @@
 //! assert the protocols' properties, and show for each property a variant
 //! of the protocol known to be wrong, which loom must be seen to fail.
 
+pub mod events;
+pub mod futex;
 pub mod harness;
 pub mod seqlock;
