@@ -14,3 +14,4 @@ pub mod events;
 pub mod futex;
 pub mod harness;
 pub mod seqlock;
+pub mod writer_lock;
