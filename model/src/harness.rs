@@ -24,20 +24,30 @@ fn builder() -> Builder {
     builder
 }
 
+/// Wraps `model` so that each interleaving it is run for is counted. One
+/// counter per run, not a static: the tests of one binary run in
+/// parallel, and each must count only its own model's iterations.
+fn counted<F>(model: F) -> (Arc<AtomicUsize>, impl Fn() + Sync + Send + 'static)
+where
+    F: Fn() + Sync + Send + 'static,
+{
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&count);
+    let model = move || {
+        counter.fetch_add(1, Relaxed);
+        model();
+    };
+    (count, model)
+}
+
 /// Explores every interleaving of `model` within the bound and returns
 /// how many there were. A failing interleaving panics, as `loom::model`.
 pub fn explore<F>(model: F) -> usize
 where
     F: Fn() + Sync + Send + 'static,
 {
-    // One counter per run, not a static: the tests of one binary run in
-    // parallel, and each must count only its own model's iterations.
-    let count = Arc::new(AtomicUsize::new(0));
-    let counted = Arc::clone(&count);
-    builder().check(move || {
-        counted.fetch_add(1, Relaxed);
-        model();
-    });
+    let (count, model) = counted(model);
+    builder().check(model);
     count.load(Relaxed)
 }
 
@@ -60,16 +70,8 @@ pub fn find_failure<F>(name: &str, expected: &str, model: F) -> String
 where
     F: Fn() + Sync + Send + 'static,
 {
-    let count = Arc::new(AtomicUsize::new(0));
-    let counted = Arc::clone(&count);
-    let outcome = quietly(|| {
-        panic::catch_unwind(AssertUnwindSafe(|| {
-            builder().check(move || {
-                counted.fetch_add(1, Relaxed);
-                model();
-            })
-        }))
-    });
+    let (count, model) = counted(model);
+    let outcome = quietly(|| panic::catch_unwind(AssertUnwindSafe(|| builder().check(model))));
     let n = count.load(Relaxed);
     let message = match outcome {
         Ok(()) => panic!(
@@ -117,6 +119,18 @@ impl<T: Ord + Clone> Seen<T> {
 
     pub fn all(&self) -> BTreeSet<T> {
         self.0.lock().unwrap().clone()
+    }
+}
+
+impl<T: Ord + Clone + std::fmt::Debug> Seen<T> {
+    /// Panics, naming the model, unless every one of `expected` was reached.
+    pub fn assert_reached(&self, name: &str, expected: impl IntoIterator<Item = T>) {
+        let all = self.all();
+        let missing: Vec<T> = expected.into_iter().filter(|t| !all.contains(t)).collect();
+        assert!(
+            missing.is_empty(),
+            "model {name}: no interleaving reached {missing:?}"
+        );
     }
 }
 

@@ -78,16 +78,6 @@ fn scenario(
     }
 }
 
-/// Checks that the interleavings took every path in `expected`.
-fn assert_reached(name: &str, steps: &Seen<Step>, expected: &[Step]) {
-    let all = steps.all();
-    let missing: Vec<_> = expected.iter().filter(|s| !all.contains(s)).collect();
-    assert!(
-        missing.is_empty(),
-        "model {name}: no interleaving reached {missing:?}"
-    );
-}
-
 /// Every path through `wait` with strict sleeps: the count seen at once,
 /// on the re-check, by the futex's compare, and a sleeper woken.
 const STRICT_PATHS: [Step; 4] = [
@@ -121,7 +111,7 @@ fn one_waiter_is_always_woken() {
         Wait::STRICT,
         Beside::Nothing,
     );
-    assert_reached(name, &steps, &STRICT_PATHS);
+    steps.assert_reached(name, STRICT_PATHS);
 }
 
 #[test]
@@ -134,7 +124,7 @@ fn two_waiters_are_always_woken() {
         Wait::STRICT,
         Beside::Nothing,
     );
-    assert_reached(name, &steps, &STRICT_PATHS);
+    steps.assert_reached(name, STRICT_PATHS);
 }
 
 /// A notifier that looks for sleepers before counting misses a waiter
@@ -178,10 +168,9 @@ fn without_the_re_check_no_wake_up_is_lost_either() {
     };
     let name = "wait/notify, 2 waiters, no re-check";
     let steps = passes(name, 2, Notify::CountThenCheck, wait, Beside::Nothing);
-    assert_reached(
+    steps.assert_reached(
         name,
-        &steps,
-        &[
+        [
             Step::Saw,
             Step::Futex(Slept::Refused),
             Step::Futex(Slept::Woken),
@@ -201,7 +190,7 @@ fn a_notifier_killed_after_counting_leaves_no_waiter_asleep() {
         Wait::DESIGN,
         Beside::Nothing,
     );
-    assert_reached(name, &steps, &[Step::Futex(Slept::TimedOut)]);
+    steps.assert_reached(name, [Step::Futex(Slept::TimedOut)]);
 }
 
 /// ... and only the timeouts: with strict sleeps a sleeper is never woken.
@@ -230,7 +219,7 @@ fn the_count_of_sleepers_survives_a_takeover() {
         Wait::DESIGN,
         Beside::TakeOver,
     );
-    assert_reached(name, &steps, &[Step::Futex(Slept::TimedOut)]);
+    steps.assert_reached(name, [Step::Futex(Slept::TimedOut)]);
 }
 
 /// With a plain decrement (src/events.rs today) the waiter's decrement

@@ -113,10 +113,9 @@ fn for_each_kill_point(
         let seen = Seen::default();
         let recorded = seen.clone();
         counts.push(explore(move || model(k, &recorded)));
-        let missing: Vec<_> = expected(k).difference(&seen.all()).cloned().collect();
-        assert!(
-            missing.is_empty(),
-            "model {name}, writer killed after step {k}: no interleaving reached {missing:?}"
+        seen.assert_reached(
+            &format!("{name}, writer killed after step {k}"),
+            expected(k),
         );
     }
     let by_step: Vec<String> = counts

@@ -145,14 +145,9 @@ fn passes(name: &str, victim: Victim, expected: &[Step]) {
             check(&label, scenario(tokens, victim, Flaw::None, reads, &seen));
         }
     }
-    let all = seen.all();
-    let mut wanted: Vec<Saw> = expected.iter().map(|&s| Saw::Step(s)).collect();
-    wanted.extend((0..WRITERS as u32).map(Saw::VictimEntered));
-    let missing: Vec<_> = wanted.iter().filter(|s| !all.contains(s)).collect();
-    assert!(
-        missing.is_empty(),
-        "model {name}: no interleaving reached {missing:?}"
-    );
+    let steps = expected.iter().map(|&s| Saw::Step(s));
+    let positions = (0..WRITERS as u32).map(Saw::VictimEntered);
+    seen.assert_reached(name, steps.chain(positions));
 }
 
 /// The paths every model with three writers takes somewhere.
