@@ -101,6 +101,14 @@ pub struct Lock<const K: usize> {
     pub futex: Futex,
 }
 
+/// A compare-and-swap lost to another thread: go round again, after
+/// loom's way of spinning (it runs the others first, and a load after a
+/// yield sees a newer store if there is one, so the retries stay few).
+fn raced(steps: &mut Vec<Step>) {
+    steps.push(Step::Raced);
+    loom::thread::yield_now();
+}
+
 impl<const K: usize> Lock<K> {
     pub fn new(flaw: Flaw, reads: Reads) -> Self {
         Lock {
@@ -150,8 +158,7 @@ impl<const K: usize> Lock<K> {
                 {
                     return take(false, steps, Step::TookFree);
                 }
-                steps.push(Step::Raced);
-                loom::thread::yield_now();
+                raced(&mut steps);
                 continue;
             }
             let holder = cur & !CONTENDED;
@@ -163,8 +170,7 @@ impl<const K: usize> Lock<K> {
                 {
                     return take(true, steps, Step::Stole);
                 }
-                steps.push(Step::Raced);
-                loom::thread::yield_now();
+                raced(&mut steps);
                 continue;
             }
             if cur & CONTENDED == 0 && self.flaw != Flaw::SleepsUnmarked {
@@ -173,8 +179,7 @@ impl<const K: usize> Lock<K> {
                     .compare_exchange(cur, cur | CONTENDED, Relaxed, Relaxed)
                     .is_err()
                 {
-                    steps.push(Step::Raced);
-                    loom::thread::yield_now();
+                    raced(&mut steps);
                     continue;
                 }
                 steps.push(Step::MarkedContended);
