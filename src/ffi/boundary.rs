@@ -151,6 +151,27 @@ pub fn timeout_arg(ms: i64) -> Result<Option<std::time::Duration>> {
     }
 }
 
+/// Passes a read's result through, writing the value's length to the
+/// optional `len_out` on success and on `BufferTooSmall` (so the caller can
+/// retry with that size).
+///
+/// # Safety
+/// A non-NULL `len_out` must be valid for a write.
+pub unsafe fn with_len_out(
+    len_out: *mut usize,
+    read: Result<crate::Snapshot>,
+) -> Result<crate::Snapshot> {
+    let len = match &read {
+        Ok(s) => Some(s.len),
+        Err(e) => e.value_len(),
+    };
+    if let Some(len) = len {
+        // SAFETY: per the caller.
+        unsafe { put(len_out, len) };
+    }
+    read
+}
+
 /// Writes an optional out-parameter.
 ///
 /// # Safety

@@ -13,6 +13,7 @@ use std::ffi::c_char;
 
 use boundary::{
     bytes_in, bytes_out, c_string, guard, handle, name_arg, put, required_mut, timeout_arg,
+    with_len_out,
 };
 pub use streams::*;
 pub use types::*;
@@ -299,23 +300,11 @@ pub unsafe extern "C" fn shmiface_get_bytes(
         let seg = unsafe { handle(seg, "seg") }?;
         // SAFETY: per this function's contract.
         let buf = unsafe { bytes_out(buf, buf_len, "buf") }?;
-        match seg.read_into(buf) {
-            Ok(snapshot) => {
-                // SAFETY: per this function's contract.
-                unsafe {
-                    put(len_out, snapshot.len);
-                    put(version_out, snapshot.version);
-                }
-                Ok(())
-            }
-            Err(e) => {
-                if let Some(len) = e.value_len() {
-                    // SAFETY: per this function's contract.
-                    unsafe { put(len_out, len) };
-                }
-                Err(e)
-            }
-        }
+        // SAFETY: per this function's contract.
+        let snapshot = unsafe { with_len_out(len_out, seg.read_into(buf)) }?;
+        // SAFETY: per this function's contract.
+        unsafe { put(version_out, snapshot.version) };
+        Ok(())
     })
 }
 

@@ -6,7 +6,9 @@
 use std::ffi::c_char;
 use std::mem::size_of;
 
-use super::boundary::{bytes_out, guard, handle, name_arg, put, required_mut, timeout_arg};
+use super::boundary::{
+    bytes_out, guard, handle, name_arg, put, required_mut, timeout_arg, with_len_out,
+};
 use super::types::{shmiface_info, shmiface_segment, shmiface_status};
 use super::{handles, notify_flag, options_from};
 use crate::error::{Error, ErrorKind, Result};
@@ -187,21 +189,10 @@ pub unsafe extern "C" fn shmiface_next(
         // SAFETY: per this function's contract.
         let buf = unsafe { bytes_out(buf, buf_len, "buf") }?;
         let timeout = timeout_arg(timeout_ms)?;
-        match seg.next_into(*version, buf, timeout) {
-            Ok(s) => {
-                // SAFETY: per this function's contract.
-                unsafe { put(len_out, s.len) };
-                *version = s.version;
-                Ok(())
-            }
-            Err(e) => {
-                if let Some(len) = e.value_len() {
-                    // SAFETY: per this function's contract.
-                    unsafe { put(len_out, len) };
-                }
-                Err(e)
-            }
-        }
+        // SAFETY: per this function's contract.
+        let s = unsafe { with_len_out(len_out, seg.next_into(*version, buf, timeout)) }?;
+        *version = s.version;
+        Ok(())
     })
 }
 
