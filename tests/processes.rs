@@ -76,14 +76,27 @@ fn run_role(role: &str, args: &[String]) -> i32 {
             let seg = Segment::create(name, &options(64)).unwrap();
             seg.write(b"precious", false).unwrap();
             if args.get(1).map(String::as_str) == Some("fork") {
-                // SAFETY: the child only calls pause(), async-signal-safe.
+                // The child's fork handler runs in the child, after fork()
+                // has already returned here: the child says when it has
+                // run, or the test would race the scheduler.
+                let mut pipe = [0; 2];
+                // SAFETY: a plain syscall filling a two-int array.
+                assert_eq!(unsafe { libc::pipe(pipe.as_mut_ptr()) }, 0);
+                // SAFETY: the child only calls write() and pause(), both
+                // async-signal-safe.
                 let pid = unsafe { libc::fork() };
                 if pid == 0 {
+                    // SAFETY: plain syscalls on the pipe made above.
+                    unsafe { libc::write(pipe[1], b"x".as_ptr().cast(), 1) };
                     loop {
                         // SAFETY: plain syscall.
                         unsafe { libc::pause() };
                     }
                 }
+                let mut byte = 0u8;
+                // SAFETY: reading one byte into a local from our own pipe.
+                let got = unsafe { libc::read(pipe[0], (&mut byte as *mut u8).cast(), 1) };
+                assert_eq!(got, 1, "the forked child did not start");
                 say(format!("forked {pid}"));
             }
             say("ready");
