@@ -72,13 +72,31 @@ extern "C" {
     X(const char *, version, (void))
 
 /*
- * Functions added after ABI.md version 1 (tuning knobs): an older
- * libshmiface.so.1 may lack them, so a missing one is left NULL instead of
- * failing the open. Check the pointer before calling it.
+ * Functions added after ABI version 1.0 (the tuning knobs, and 1.1's
+ * streams: history, next, loans, borrows): an older libshmiface.so.1 may
+ * lack them, so a missing one is left NULL instead of failing the open.
+ * Check the pointer before calling it (`dl.next != NULL`: the library has
+ * streams).
  */
 #define SHMIFACE_DL_OPTIONAL_FUNCTIONS(X)                                                 \
     X(shmiface_status, set_spin_ns, (uint64_t ns))                                        \
-    X(uint64_t, spin_ns, (void))
+    X(uint64_t, spin_ns, (void))                                                          \
+    X(shmiface_status, create,                                                            \
+      (const char *name, const shmiface_create_options *options, size_t options_size,     \
+       shmiface_segment **out))                                                           \
+    X(shmiface_status, next,                                                              \
+      (const shmiface_segment *seg, uint64_t *version, uint8_t *buf, size_t buf_len,      \
+       size_t *len_out, int64_t timeout_ms))                                              \
+    X(shmiface_status, loan, (shmiface_segment *seg, uint8_t **data, size_t *capacity_out)) \
+    X(shmiface_status, publish,                                                           \
+      (shmiface_segment *seg, size_t len, uint32_t flags, uint64_t *version_out))         \
+    X(shmiface_status, discard, (shmiface_segment *seg))                                  \
+    X(shmiface_status, borrow,                                                            \
+      (const shmiface_segment *seg, uint64_t *version, const uint8_t **data,              \
+       size_t *len_out, int64_t timeout_ms))                                              \
+    X(shmiface_status, release, (const shmiface_segment *seg, uint64_t version))          \
+    X(shmiface_status, get_info_ex,                                                       \
+      (const shmiface_segment *seg, shmiface_info_ex *out, size_t out_size))
 
 /* Size of shmiface_dl.error, NUL included. */
 #define SHMIFACE_DL_ERROR_LEN 512

@@ -43,6 +43,53 @@ static void *notify_later(void *arg) {
     return NULL;
 }
 
+/* A stream through the loader's table: history 4, six sets, then every
+ * kept value in order, a loan published in place and a borrow. */
+static void check_streams(const shmiface_dl *dl, const char *base) {
+    char name[80];
+    snprintf(name, sizeof name, "%s-stream", base);
+    shmiface_create_options opt = {0};
+    opt.capacity = 64;
+    opt.history = 4;
+    shmiface_segment *seg = NULL;
+    CHECK(dl->create(name, &opt, sizeof opt, &seg) == SHMIFACE_OK && seg != NULL);
+    if (seg == NULL) return;
+    char text[16];
+    for (int n = 1; n <= 6; n++) {
+        snprintf(text, sizeof text, "v%d", n);
+        CHECK(dl->set_string(seg, text) == SHMIFACE_OK);
+    }
+    uint64_t version = 0, expected = 3; /* 4 kept: versions 3 to 6 */
+    uint8_t buf[64];
+    size_t len = 0;
+    while (dl->next(seg, &version, buf, sizeof buf, &len, 0) == SHMIFACE_OK) {
+        snprintf(text, sizeof text, "v%llu", (unsigned long long)version);
+        CHECK(version == expected && len == strlen(text) && memcmp(buf, text, len) == 0);
+        expected++;
+    }
+    CHECK(expected == 7);
+
+    uint8_t *slot = NULL;
+    size_t room = 0;
+    uint64_t published = 0;
+    CHECK(dl->loan(seg, &slot, &room) == SHMIFACE_OK && slot != NULL && room == 64);
+    CHECK(dl->discard(seg) == SHMIFACE_OK);
+    CHECK(dl->loan(seg, &slot, &room) == SHMIFACE_OK && slot != NULL);
+    if (slot != NULL) memcpy(slot, "in place", 8);
+    CHECK(dl->publish(seg, 8, 0, &published) == SHMIFACE_OK && published == 7);
+
+    const uint8_t *data = NULL;
+    version = SHMIFACE_LATEST;
+    CHECK(dl->borrow(seg, &version, &data, &len, 0) == SHMIFACE_OK && version == 7 &&
+          len == 8 && data != NULL && memcmp(data, "in place", 8) == 0);
+    CHECK(dl->release(seg, version) == SHMIFACE_OK);
+
+    shmiface_info_ex ex;
+    CHECK(dl->get_info_ex(seg, &ex, sizeof ex) == SHMIFACE_OK);
+    CHECK(ex.history == 4 && ex.info.version == 7);
+    CHECK(dl->destroy(seg) == SHMIFACE_OK);
+}
+
 int main(int argc, char **argv) {
     if (argc == 4 && strcmp(argv[1], "--expect-fail") == 0) {
         return expect_fail(argv[2], argv[3]);
@@ -126,6 +173,16 @@ int main(int argc, char **argv) {
     CHECK(dl.get_info(seg, &info) == SHMIFACE_OK);
     CHECK(info.capacity == 64 && info.version == 4 && info.is_owner && info.owner_alive &&
           !info.destroyed && info.owner_pid == (int32_t)getpid());
+
+    /* streams (1.1): this library has them */
+    CHECK(dl.create != NULL && dl.next != NULL && dl.loan != NULL && dl.publish != NULL &&
+          dl.discard != NULL && dl.borrow != NULL && dl.release != NULL &&
+          dl.get_info_ex != NULL);
+    if (dl.create != NULL && dl.next != NULL && dl.loan != NULL && dl.publish != NULL &&
+        dl.discard != NULL && dl.borrow != NULL && dl.release != NULL &&
+        dl.get_info_ex != NULL) {
+        check_streams(&dl, name);
+    }
 
     /* attach, destroy, gone */
     shmiface_segment *other = NULL;
