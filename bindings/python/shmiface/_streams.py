@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 _OK = lib.SHMIFACE_OK
 _TIMEOUT = lib.SHMIFACE_ERR_TIMEOUT
 _TOO_SMALL = lib.SHMIFACE_ERR_BUFFER_TOO_SMALL
+_DESTROYED = lib.SHMIFACE_ERR_DESTROYED
 _next_into = _raw.next_into
 _pool = _raw.pool
 _unpack = ffi.unpack
@@ -114,7 +115,36 @@ def values(seg: "Segment", after: Optional[int], timeout: Optional[float]) -> It
         return
     if first is not None:
         yield first
+    # A reader that keeps up mostly finds its next value already kept: one
+    # poll with this generator's own buffer and version cell reads it, and
+    # only an empty poll goes on to the waiting path, in slices.
+    handle = seg._handle
+    out = _raw.Output()
+    version = ffi.new("uint64_t *")
     while True:
+        me = get_ident()
+        try:
+            ptr = handle.acquire(me)
+        except DestroyedError:
+            return
+        try:
+            version[0] = cursor
+            status = _next_into(ptr, version, out.buf, out.size, out.length, 0)
+            while status == _TOO_SMALL:
+                out.grow(out.length[0])
+                status = _next_into(ptr, version, out.buf, out.size, out.length, 0)
+            data = _unpack(out.buf, out.length[0]) if status == _OK else b""
+        finally:
+            handle.release(me)
+        if status == _OK:
+            new = int(version[0])
+            yield Message(new, data, new - cursor - 1)
+            cursor = new
+            continue
+        if status == _DESTROYED:
+            return
+        if status != _TIMEOUT:
+            raise error_for(status)
         try:
             message = next_message(seg, cursor, timeout)
         except DestroyedError:

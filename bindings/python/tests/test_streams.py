@@ -107,6 +107,20 @@ def test_next_of_values_larger_than_the_read_buffer(name: str) -> None:
         assert seg.next(1).data == big[::-1]  # the grown buffer went back fine
 
 
+def test_values_grows_its_buffer_and_reports_losses_on_the_way(name: str) -> None:
+    big = bytes(range(256)) * 64  # 16 KiB: past values' first buffer
+    with shmiface.init_instance(name, capacity=len(big), history=4) as seg:
+        for n in range(1, 7):
+            seg.set_bytes(b"small %d" % n if n % 2 else big[n:] + big[:n])
+        got = [(m.version, m.lost, m.data) for m in seg.values(after=1, timeout=0)]
+        assert got == [
+            (3, 1, b"small 3"),
+            (4, 0, big[4:] + big[:4]),
+            (5, 0, b"small 5"),
+            (6, 0, big[6:] + big[:6]),
+        ]
+
+
 @pytest.mark.parametrize("after", [-1, 2**64 - 1, 2**64, "1", 1.0])
 def test_a_bad_after_is_refused(name: str, after: object) -> None:
     with shmiface.init_instance(name, history=2) as seg:
