@@ -175,14 +175,11 @@ int main(int argc, char **argv) {
           !info.destroyed && info.owner_pid == (int32_t)getpid());
 
     /* streams (1.1): this library has them */
-    CHECK(dl.create != NULL && dl.next != NULL && dl.loan != NULL && dl.publish != NULL &&
-          dl.discard != NULL && dl.borrow != NULL && dl.release != NULL &&
-          dl.get_info_ex != NULL);
-    if (dl.create != NULL && dl.next != NULL && dl.loan != NULL && dl.publish != NULL &&
-        dl.discard != NULL && dl.borrow != NULL && dl.release != NULL &&
-        dl.get_info_ex != NULL) {
-        check_streams(&dl, name);
-    }
+    int has_streams = dl.create != NULL && dl.next != NULL && dl.loan != NULL &&
+                      dl.publish != NULL && dl.discard != NULL && dl.borrow != NULL &&
+                      dl.release != NULL && dl.get_info_ex != NULL;
+    CHECK(has_streams);
+    if (has_streams) check_streams(&dl, name);
 
     /* attach, destroy, gone */
     shmiface_segment *other = NULL;

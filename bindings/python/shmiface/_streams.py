@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 _OK = lib.SHMIFACE_OK
 _TIMEOUT = lib.SHMIFACE_ERR_TIMEOUT
 _TOO_SMALL = lib.SHMIFACE_ERR_BUFFER_TOO_SMALL
-_DESTROYED = lib.SHMIFACE_ERR_DESTROYED
 _next_into = _raw.next_into
 _pool = _raw.pool
 _unpack = ffi.unpack
@@ -51,33 +50,42 @@ def start(after: Optional[int]) -> int:
     return value
 
 
-def read_one(seg: "Segment", cursor: int, timeout_ms: int) -> Optional[Message]:
-    """One ``shmiface_next`` from ``cursor`` waiting up to ``timeout_ms``
-    (one slice): the Message, or None on timeout."""
-    handle = seg._handle
+def read_into(handle: Any, cursor: int, out: _raw.Output, version: Any, timeout_ms: int) -> Optional[bytes]:
+    """One ``shmiface_next`` from ``cursor`` into ``out``, growing it as the
+    value needs, and the new version into the cell ``version``: the bytes,
+    or None on timeout."""
     me = get_ident()
     ptr = handle.acquire(me)
     try:
-        try:
-            out = _pool.pop()
-        except IndexError:
-            out = _raw.Output()
-        version = ffi.new("uint64_t *", cursor)
+        version[0] = cursor
         status = _next_into(ptr, version, out.buf, out.size, out.length, timeout_ms)
         while status == _TOO_SMALL:
             # The value exists, so a larger buffer needs no wait.
             out.grow(out.length[0])
             status = _next_into(ptr, version, out.buf, out.size, out.length, 0)
-        if status != _OK:
-            if status == _TIMEOUT:
-                _pool.append(out)
-                return None
-            raise error_for(status)
-        data: bytes = _unpack(out.buf, out.length[0])
-        if out.size <= _raw.POOL_AT_MOST:
-            _pool.append(out)
+        if status == _OK:
+            data: bytes = _unpack(out.buf, out.length[0])
+            return data
+        if status == _TIMEOUT:
+            return None
+        raise error_for(status)
     finally:
         handle.release(me)
+
+
+def read_one(seg: "Segment", cursor: int, timeout_ms: int) -> Optional[Message]:
+    """One ``shmiface_next`` from ``cursor`` waiting up to ``timeout_ms``
+    (one slice): the Message, or None on timeout."""
+    try:
+        out = _pool.pop()
+    except IndexError:
+        out = _raw.Output()
+    version = ffi.new("uint64_t *")
+    data = read_into(seg._handle, cursor, out, version, timeout_ms)
+    if data is None or out.size <= _raw.POOL_AT_MOST:
+        _pool.append(out)
+    if data is None:
+        return None
     new = int(version[0])
     return Message(new, data, 0 if cursor == LATEST else new - cursor - 1)
 
@@ -122,29 +130,15 @@ def values(seg: "Segment", after: Optional[int], timeout: Optional[float]) -> It
     out = _raw.Output()
     version = ffi.new("uint64_t *")
     while True:
-        me = get_ident()
         try:
-            ptr = handle.acquire(me)
+            data = read_into(handle, cursor, out, version, 0)
         except DestroyedError:
             return
-        try:
-            version[0] = cursor
-            status = _next_into(ptr, version, out.buf, out.size, out.length, 0)
-            while status == _TOO_SMALL:
-                out.grow(out.length[0])
-                status = _next_into(ptr, version, out.buf, out.size, out.length, 0)
-            data = _unpack(out.buf, out.length[0]) if status == _OK else b""
-        finally:
-            handle.release(me)
-        if status == _OK:
+        if data is not None:
             new = int(version[0])
             yield Message(new, data, new - cursor - 1)
             cursor = new
             continue
-        if status == _DESTROYED:
-            return
-        if status != _TIMEOUT:
-            raise error_for(status)
         try:
             message = next_message(seg, cursor, timeout)
         except DestroyedError:
