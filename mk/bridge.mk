@@ -1,0 +1,44 @@
+# mk/bridge.mk — shmiface-bridge (bridge/): segments across machines over Zenoh.
+#
+#   make bridge        target/release/shmiface-bridge (its own workspace member,
+#                      not a default one: `make lib` and `cargo build` never
+#                      build zenoh); a cold build takes about 4.5 minutes on 2 cores
+#   make test-bridge   its unit tests, then bridge/tests/test_bridge.py: two
+#                      hosts as two mount namespaces with private /dev/shm,
+#                      bridges over tcp/127.0.0.1 (a C producer, a Python
+#                      consumer, the eclipse-zenoh package from PyPI, kills
+#                      and restarts)
+#   make bench-bridge  end-to-end latency and rate against bare Zenoh
+#
+# The tests need root (unshare -m, mount), as CI has.
+
+BRIDGE_BIN   := $(LIBDIR)/shmiface-bridge
+BRIDGE_BUILD := $(BUILDDIR)/bridge
+BRIDGE_PEER  := $(BRIDGE_BUILD)/peer
+BRIDGE_ENV   := SHMIFACE_CHECK_HEADER=1
+
+TEST_TARGETS += test-bridge
+
+.PHONY: bridge test-bridge bench-bridge
+
+bridge: lib
+	$(BRIDGE_ENV) $(CARGO) build --release --locked -p shmiface-bridge
+
+$(BRIDGE_PEER): bridge/tests/peer.c $(INCDIR)/shmiface.h | lib
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -I$(INCDIR) $< \
+		-L$(LIBDIR) -lshmiface -Wl,-rpath,$(LIBDIR) -o $@
+
+$(VENV)/.bridge-ready: bridge/tests/requirements.txt $(VENV)/.ready
+	$(VPY) -m pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+# pytest's exit 5 (no tests collected) fails this target like any other.
+# timeout is only a hang guard.
+test-bridge: bridge cli $(BRIDGE_PEER) $(VENV)/.bridge-ready
+	$(BRIDGE_ENV) $(CARGO) test --release --locked -p shmiface-bridge
+	cd bridge/tests && SHMIFACE_BRIDGE=$(BRIDGE_BIN) SHMIFACE_BRIDGE_PEER=$(BRIDGE_PEER) \
+		timeout --kill-after=10 600 $(VPY) -m pytest -q -p no:cacheprovider test_bridge.py
+
+bench-bridge: bridge $(VENV)/.bridge-ready
+	SHMIFACE_BRIDGE=$(BRIDGE_BIN) timeout --kill-after=10 600 $(VPY) bridge/bench/bench_bridge.py
