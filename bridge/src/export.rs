@@ -210,6 +210,15 @@ fn answer(ctx: &Ctx, seg: &Segment, source: &Source, name: &str, query: &Query) 
     let own = ctx.progress.get(name);
     let mut buf = vec![0u8; seg.capacity() as usize];
     let mut after = info.oldest_version.saturating_sub(1);
+    // `?after=V;epoch=E`: the asker has every version up to V of this
+    // segment already (any other epoch is another segment: all of it).
+    let params = query.parameters();
+    let number = |k: &str| params.get(k).and_then(|v| v.parse::<u64>().ok());
+    if let (Some(known), Some(epoch)) = (number("after"), number("epoch")) {
+        if epoch == source.epoch {
+            after = after.max(known);
+        }
+    }
     let mut prev = 0;
     while after < info.version {
         let Ok(snap) = seg.next_into(after, &mut buf, Some(Duration::ZERO)) else {

@@ -81,7 +81,14 @@ impl Importer {
         let keys: Vec<String> = self
             .patterns
             .iter()
-            .map(|p| p.key_expr(&ctx.prefix))
+            .map(|p| {
+                let key = p.key_expr(&ctx.prefix);
+                // A restart asks an exact name's sender only for what is new.
+                match ctx.progress.get(p.as_str()).filter(|_| !p.is_glob()) {
+                    Some(done) => format!("{key}?after={};epoch={}", done.last(), done.epoch()),
+                    None => key,
+                }
+            })
             .collect();
         for key in keys {
             self.fetch(ctx, &key, None);
@@ -158,14 +165,7 @@ impl Importer {
             Ok(t) => t,
             Err(e) => return ctx.bad(format_args!("{key}: local segment {name}: {e}")),
         };
-        if payload.len() as u64 > target.seg.capacity() {
-            return ctx.bad(format_args!(
-                "{key}: version {} is {} bytes, over {name}'s capacity of {}",
-                att.version,
-                payload.len(),
-                target.seg.capacity()
-            ));
-        }
+        let capacity = target.seg.capacity();
         let progress = target.progress.clone();
         if progress.epoch() != att.epoch {
             // Another source segment (a new one, or another sender): its
@@ -176,8 +176,19 @@ impl Importer {
             add(&ctx.stats.dup, 1);
             return;
         }
+        if payload.len() as u64 > capacity {
+            // Dealt with, as far as the order goes: the next version follows
+            // on from it, and a history fetch does not refuse it again.
+            progress.skip(att.version);
+            return ctx.bad(format_args!(
+                "{key}: version {} is {} bytes, over {name}'s capacity of {capacity}",
+                att.version,
+                payload.len(),
+            ));
+        }
         if live && att.prev != progress.last() {
-            self.fetch(ctx, key, Some((&name, att.version)));
+            let selector = format!("{key}?after={};epoch={}", progress.last(), progress.epoch());
+            self.fetch(ctx, &selector, Some((&name, att.version)));
             if att.prev > progress.last() {
                 add(&ctx.stats.lost_in, att.prev - progress.last());
             }

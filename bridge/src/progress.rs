@@ -127,6 +127,11 @@ impl Progress {
         self.w(W_PENDING).store(0, SeqCst);
     }
 
+    /// Source `version` is refused, never to be written: later ones follow on.
+    pub fn skip(&self, version: u64) {
+        self.w(W_LAST).fetch_max(version, SeqCst);
+    }
+
     /// The write did not happen (another writer got in first).
     pub fn abort(&self, local: u64) {
         let _ = self.slot(local).compare_exchange(local, 0, SeqCst, SeqCst);
