@@ -11,7 +11,15 @@
 #   make bench-bridge  end-to-end latency and rate against bare Zenoh
 #
 # The tests need root (unshare -m, mount), as CI has.
+#
+# It builds in a target directory of its own: Zenoh's dependencies turn on
+# features (serde in bitflags, more of syn) of crates the core shares, and
+# in one directory every `make lib` after `make bridge` would rebuild the
+# core and its build script, and the other way round. The binary is then
+# copied to target/release beside `shmiface`, which looks for it there.
 
+BRIDGE_TARGET := $(TARGET_DIR)/bridge
+BRIDGE_CARGO  := --release --locked -p shmiface-bridge --target-dir $(BRIDGE_TARGET)
 BRIDGE_BIN   := $(LIBDIR)/shmiface-bridge
 BRIDGE_BUILD := $(BUILDDIR)/bridge
 BRIDGE_PEER  := $(BRIDGE_BUILD)/peer
@@ -22,7 +30,8 @@ TEST_TARGETS += test-bridge
 .PHONY: bridge test-bridge bench-bridge
 
 bridge: lib
-	$(BRIDGE_ENV) $(CARGO) build --release --locked -p shmiface-bridge
+	$(BRIDGE_ENV) $(CARGO) build $(BRIDGE_CARGO)
+	ln -f $(BRIDGE_TARGET)/release/shmiface-bridge $(BRIDGE_BIN)
 
 $(BRIDGE_PEER): bridge/tests/peer.c $(INCDIR)/shmiface.h | lib
 	@mkdir -p $(@D)
@@ -36,7 +45,7 @@ $(VENV)/.bridge-ready: bridge/tests/requirements.txt $(VENV)/.ready
 # pytest's exit 5 (no tests collected) fails this target like any other.
 # timeout is only a hang guard.
 test-bridge: bridge cli $(BRIDGE_PEER) $(VENV)/.bridge-ready
-	$(BRIDGE_ENV) $(CARGO) test --release --locked -p shmiface-bridge
+	$(BRIDGE_ENV) $(CARGO) test $(BRIDGE_CARGO)
 	cd bridge/tests && SHMIFACE_BRIDGE=$(BRIDGE_BIN) SHMIFACE_BRIDGE_PEER=$(BRIDGE_PEER) \
 		timeout --kill-after=10 600 $(VPY) -m pytest -q -p no:cacheprovider test_bridge.py
 
