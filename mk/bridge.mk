@@ -30,7 +30,7 @@ TEST_TARGETS += test-bridge
 .PHONY: bridge test-bridge bench-bridge
 
 bridge: lib
-	$(BRIDGE_ENV) $(CARGO) build $(BRIDGE_CARGO)
+	$(BRIDGE_ENV) $(CARGO) build $(BRIDGE_CARGO) --bin shmiface-bridge
 	ln -f $(BRIDGE_TARGET)/release/shmiface-bridge $(BRIDGE_BIN)
 
 $(BRIDGE_PEER): bridge/tests/peer.c $(INCDIR)/shmiface.h | lib
@@ -49,5 +49,10 @@ test-bridge: bridge cli $(BRIDGE_PEER) $(VENV)/.bridge-ready
 	cd bridge/tests && SHMIFACE_BRIDGE=$(BRIDGE_BIN) SHMIFACE_BRIDGE_PEER=$(BRIDGE_PEER) \
 		timeout --kill-after=10 600 $(VPY) -m pytest -q -p no:cacheprovider test_bridge.py
 
+# The native ends (bridge/bench/peer.rs) by default; BENCH_BRIDGE_FLAGS=--python
+# runs the same ends in Python (shmiface's binding, eclipse-zenoh) instead.
+BENCH_BRIDGE_FLAGS ?=
 bench-bridge: bridge $(VENV)/.bridge-ready
-	SHMIFACE_BRIDGE=$(BRIDGE_BIN) timeout --kill-after=10 600 $(VPY) bridge/bench/bench_bridge.py
+	$(BRIDGE_ENV) $(CARGO) build $(BRIDGE_CARGO) --bin shmiface-bridge-bench-peer
+	SHMIFACE_BRIDGE=$(BRIDGE_BIN) SHMIFACE_BENCH_PEER=$(BRIDGE_TARGET)/release/shmiface-bridge-bench-peer \
+		timeout --kill-after=10 900 $(VPY) bridge/bench/bench_bridge.py $(BENCH_BRIDGE_FLAGS)
