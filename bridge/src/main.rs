@@ -49,7 +49,8 @@ fn run(args: Args) -> Result<(), String> {
     let termination = signals::Termination::block().map_err(|e| format!("signals: {e}"))?;
     let exports = patterns(&args.export)?;
     let imports = patterns(&args.import)?;
-    if exports.is_empty() && imports.is_empty() {
+    // A router with nothing of its own to share only routes (docs/scale.md).
+    if exports.is_empty() && imports.is_empty() && args.mode != Some(args::Mode::Router) {
         return Err("nothing to do: give --export NAME and/or --import NAME".into());
     }
     if args.prefix.is_empty() || args.prefix.contains(['*', '$', '?', '#']) {

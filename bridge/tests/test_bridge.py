@@ -258,3 +258,28 @@ def test_a_sample_over_the_local_capacity_is_refused_whole(hosts):
     ba.stop()
     ha.close()
     hb.close()
+
+
+def test_many_hosts_through_a_router(hosts, tmp_path):
+    a, b = hosts
+    c = Host("C", tmp_path)
+    try:
+        port = free_port()
+        router = Bridge(c, ["--mode", "router", "--listen", endpoint(port)])
+        n = 2_000
+        p = producer(a, "routed", n, 4096, 10_000)
+        clients = ["--mode", "client", "--connect", endpoint(port)]
+        ba = Bridge(a, [*clients, "--export", "routed"])
+        bb = Bridge(b, [*clients, "--import", "routed"])
+        bc = Bridge(c, ["--mode", "peer", "--connect", endpoint(port), "--import", "routed"])
+        cb, cc = consumer(b, "routed", n), consumer(c, "routed", n)
+        first(cb)
+        first(cc)
+        go(p)
+        assert_whole(report(cb), n)
+        assert_whole(report(cc), n)
+        finish(p)
+        for br in (ba, bb, bc, router):
+            br.stop()
+    finally:
+        c.close()
