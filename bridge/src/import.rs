@@ -6,7 +6,7 @@
 //! with a query first. One thread does every write, so a name's writes
 //! never race each other.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +38,11 @@ struct Target {
 pub struct Importer {
     patterns: Vec<Pattern>,
     targets: HashMap<String, Target>,
+    rx: Receiver<Sample>,
+    /// Live samples taken off the queue during a fetch, to be written
+    /// after it: the queue keeps moving, so Zenoh, whose replies arrive on
+    /// the same link as the samples, is never held back by a full queue.
+    held: VecDeque<Sample>,
 }
 
 /// Subscribes to every pattern's key expression and runs the writer
@@ -66,8 +71,10 @@ pub fn spawn(ctx: Arc<Ctx>, patterns: Vec<Pattern>) -> Result<std::thread::JoinH
             let mut importer = Importer {
                 patterns,
                 targets: HashMap::new(),
+                rx,
+                held: VecDeque::new(),
             };
-            importer.run(&ctx, &rx);
+            importer.run(&ctx);
             drop(subscribers);
             importer.close(&ctx);
         })
@@ -75,7 +82,7 @@ pub fn spawn(ctx: Arc<Ctx>, patterns: Vec<Pattern>) -> Result<std::thread::JoinH
 }
 
 impl Importer {
-    fn run(&mut self, ctx: &Ctx, rx: &Receiver<Sample>) {
+    fn run(&mut self, ctx: &Ctx) {
         // Late join: what the senders keep, before the live samples queued
         // meanwhile (those already written are skipped as duplicates).
         let keys: Vec<String> = self
@@ -94,7 +101,11 @@ impl Importer {
             self.fetch(ctx, &key, None);
         }
         while !ctx.stopping() {
-            match rx.recv_timeout(POLL) {
+            if let Some(sample) = self.held.pop_front() {
+                self.take(ctx, &sample, true);
+                continue;
+            }
+            match self.rx.recv_timeout(POLL) {
                 Ok(sample) => self.take(ctx, &sample, true),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
@@ -121,7 +132,15 @@ impl Importer {
             }
         };
         let mut samples: Vec<(String, u64, Sample)> = Vec::new();
-        while let Ok(reply) = replies.recv() {
+        loop {
+            while let Ok(live) = self.rx.try_recv() {
+                self.held.push_back(live);
+            }
+            let reply = match replies.recv_timeout(Duration::from_millis(5)) {
+                Ok(Some(reply)) => reply,
+                Ok(None) => continue,
+                Err(_) => break, // every sender replied, or the timeout
+            };
             let Ok(sample) = reply.result() else { continue };
             let Some(name) = ctx.name_of(sample.key_expr().as_str()) else {
                 continue;

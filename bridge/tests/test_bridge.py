@@ -5,6 +5,7 @@ value fails the test (value.py)."""
 
 import json
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -283,3 +284,27 @@ def test_many_hosts_through_a_router(hosts, tmp_path):
             br.stop()
     finally:
         c.close()
+
+
+def test_sigint_keeps_what_persistent_says_to_keep(hosts):
+    a, b = hosts
+    h = Holder(a, "kept")
+    _, ba, bb = pair(a, b, ["--export", "kept"], ["--import", "kept", "--persistent"])
+    h.set(b"stays")
+    wait_for("the value on B", lambda: b.exists("kept") and "stays" in b.cli("get", "kept"))
+    bb.proc.send_signal(signal.SIGINT)
+    assert bb.proc.wait(timeout=15) == 0
+    assert "SIGINT: shutting down" in bb.text()
+    info = json.loads(b.cli("info", "--json", "kept"))
+    assert info["persistent"] and not info["owner_alive"], info
+    ba.stop()
+    h.close()
+
+
+def test_the_network_is_reached_only_on_purpose():
+    r = subprocess.run([BRIDGE, "--export", "x", "--listen", "tcp/0.0.0.0:7447"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1
+    assert "not a loopback address" in r.stderr and "--expose" in r.stderr, r.stderr
+    r = subprocess.run([BRIDGE], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "nothing to do" in r.stderr, r.stderr
