@@ -18,6 +18,7 @@ use zenoh::Wait;
 use crate::attachment::{now_unix_ns, Attachment};
 use crate::ctx::{log, Ctx};
 use crate::glob::Pattern;
+use crate::progress::Progress;
 use crate::stats::add;
 
 /// How often a waiting exporter looks at the stop flag.
@@ -162,6 +163,7 @@ fn follow(ctx: &Arc<Ctx>, seg: Arc<Segment>, name: &str) -> Result<(), String> {
     let mut after = info.version.saturating_sub(1);
     let mut prev = 0;
     let mut buf = vec![0u8; seg.capacity() as usize];
+    let mut own = Own::default();
     while !ctx.stopping() {
         let snap = match seg.next_into(after, &mut buf, Some(POLL)) {
             Ok(s) => s,
@@ -173,8 +175,8 @@ fn follow(ctx: &Arc<Ctx>, seg: Arc<Segment>, name: &str) -> Result<(), String> {
             Err(e) => return Err(e.to_string()),
         };
         let version = snap.version;
-        let own = ctx.progress.get(name);
-        let is_own = |v: u64| own.as_ref().is_some_and(|p| p.wrote(v));
+        let own = own.of(ctx, name);
+        let is_own = |v: u64| own.is_some_and(|p| p.wrote(v));
         if version > after + 1 && prev != 0 {
             let gap = version - after - 1;
             let lost = if gap <= u64::from(source.history) {
@@ -200,6 +202,24 @@ fn follow(ctx: &Arc<Ctx>, seg: Arc<Segment>, name: &str) -> Result<(), String> {
         add(&ctx.stats.out_bytes, data.len() as u64);
     }
     Ok(())
+}
+
+/// This name's import marks, looked up again only when the registry changed.
+#[derive(Default)]
+struct Own {
+    generation: Option<u64>,
+    progress: Option<Arc<Progress>>,
+}
+
+impl Own {
+    fn of(&mut self, ctx: &Ctx, name: &str) -> Option<&Progress> {
+        let now = ctx.progress.generation();
+        if self.generation != Some(now) {
+            self.progress = ctx.progress.get(name);
+            self.generation = Some(now);
+        }
+        self.progress.as_deref()
+    }
 }
 
 /// Replies with every kept version, oldest first, each with its attachment.

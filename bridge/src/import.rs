@@ -3,12 +3,11 @@
 //! at most once (also across a kill: progress.rs). A late start, and any
 //! sample whose `prev` is not the version written last (this bridge or the
 //! sender was down, the link was cut), fetch the sender's kept history
-//! with a query first. One thread does every write, so a name's writes
-//! never race each other.
+//! with a query first. Writes are made under one lock, so a name's
+//! writes never race each other.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use shmiface::{ErrorKind, Options, Segment};
@@ -25,9 +24,6 @@ use crate::stats::add;
 const POLL: Duration = Duration::from_millis(200);
 /// How long a history fetch waits for the senders' replies.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
-/// Samples queued between Zenoh and the writer; a full queue holds Zenoh
-/// back, and with it the sender (congestion control: block).
-const QUEUE: usize = 4096;
 
 struct Target {
     seg: Segment,
@@ -35,135 +31,202 @@ struct Target {
     progress: Arc<Progress>,
 }
 
-pub struct Importer {
-    patterns: Vec<Pattern>,
-    targets: HashMap<String, Target>,
-    rx: Receiver<Sample>,
-    /// Live samples taken off the queue during a fetch, to be written
-    /// after it: the queue keeps moving, so Zenoh, whose replies arrive on
-    /// the same link as the samples, is never held back by a full queue.
-    held: VecDeque<Sample>,
+/// A history fetch to make: a selector, and for a gap, the name and the
+/// version (of the held live sample) it is to stop short of.
+struct Fetch {
+    selector: String,
+    until: Option<(String, u64)>,
 }
 
-/// Subscribes to every pattern's key expression and runs the writer
-/// thread until the stop flag.
+/// How a sample reached `take`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// Live, from the subscription: a gap before it asks for a fetch.
+    Live,
+    /// Live, held while the fetch for the gap before it was made: what the
+    /// fetch did not bring is lost.
+    AfterFetch,
+    /// A reply to a fetch.
+    Reply,
+}
+
+struct Importer {
+    patterns: Vec<Pattern>,
+    targets: HashMap<String, Target>,
+    /// Fetches to make, in order; while there is one, live samples wait
+    /// in `held` (the sender's order is kept).
+    fetches: VecDeque<Fetch>,
+    held: VecDeque<(Sample, Via)>,
+}
+
+struct Shared {
+    importer: Mutex<Importer>,
+    work: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Importer> {
+        self.importer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Subscribes to every pattern's key expression. Samples are written in
+/// Zenoh's callback, with no thread between the link and the segment; a
+/// fetch (a query, whose replies arrive on that same link) is made by the
+/// thread this returns, which runs until the stop flag.
 pub fn spawn(ctx: Arc<Ctx>, patterns: Vec<Pattern>) -> Result<std::thread::JoinHandle<()>, String> {
-    let (tx, rx) = mpsc::sync_channel::<Sample>(QUEUE);
+    // Late join: what the senders keep comes first, then the live samples
+    // held meanwhile (those already written are skipped as duplicates). A
+    // restart asks an exact name's sender only for what is new.
+    let fetches = patterns
+        .iter()
+        .map(|p| {
+            let key = p.key_expr(&ctx.prefix);
+            let selector = match ctx.progress.get(p.as_str()).filter(|_| !p.is_glob()) {
+                Some(done) => format!("{key}?after={};epoch={}", done.last(), done.epoch()),
+                None => key,
+            };
+            Fetch {
+                selector,
+                until: None,
+            }
+        })
+        .collect();
+    let shared = Arc::new(Shared {
+        importer: Mutex::new(Importer {
+            patterns: patterns.clone(),
+            targets: HashMap::new(),
+            fetches,
+            held: VecDeque::new(),
+        }),
+        work: Condvar::new(),
+    });
     let mut subscribers = Vec::new();
     for p in &patterns {
         let key = p.key_expr(&ctx.prefix);
-        let tx: SyncSender<Sample> = tx.clone();
+        let (ctx, shared) = (ctx.clone(), shared.clone());
         let sub = ctx
+            .clone()
             .session
             .declare_subscriber(key.clone())
             .callback(move |sample| {
-                let _ = tx.send(sample);
+                let mut importer = shared.lock();
+                if importer.fetches.is_empty() {
+                    importer.take(&ctx, sample, Via::Live);
+                    if !importer.fetches.is_empty() {
+                        shared.work.notify_one();
+                    }
+                } else {
+                    importer.held.push_back((sample, Via::Live));
+                }
             })
             .wait()
             .map_err(|e| format!("subscriber on {key}: {e}"))?;
         log(format_args!("importing {} from {key}", p.as_str()));
         subscribers.push(sub);
     }
-    drop(tx);
     std::thread::Builder::new()
         .name("import".into())
         .spawn(move || {
-            let mut importer = Importer {
-                patterns,
-                targets: HashMap::new(),
-                rx,
-                held: VecDeque::new(),
-            };
-            importer.run(&ctx);
-            drop(subscribers);
+            fetcher(&ctx, &shared);
+            // No callback runs once they are undeclared.
+            for sub in subscribers {
+                let _ = sub.undeclare().wait();
+            }
+            let mut importer = shared.lock();
             importer.close(&ctx);
         })
         .map_err(|e| format!("import thread: {e}"))
 }
 
-impl Importer {
-    fn run(&mut self, ctx: &Ctx) {
-        // Late join: what the senders keep, before the live samples queued
-        // meanwhile (those already written are skipped as duplicates).
-        let keys: Vec<String> = self
-            .patterns
-            .iter()
-            .map(|p| {
-                let key = p.key_expr(&ctx.prefix);
-                // A restart asks an exact name's sender only for what is new.
-                match ctx.progress.get(p.as_str()).filter(|_| !p.is_glob()) {
-                    Some(done) => format!("{key}?after={};epoch={}", done.last(), done.epoch()),
-                    None => key,
-                }
-            })
-            .collect();
-        for key in keys {
-            self.fetch(ctx, &key, None);
-        }
-        while !ctx.stopping() {
-            if let Some(sample) = self.held.pop_front() {
-                self.take(ctx, &sample, true);
-                continue;
+/// Makes each fetch asked for, writes its replies, then the live samples
+/// held meanwhile, until the stop flag.
+fn fetcher(ctx: &Ctx, shared: &Shared) {
+    loop {
+        let selector = {
+            let mut importer = shared.lock();
+            while importer.fetches.is_empty() && !ctx.stopping() {
+                importer = shared
+                    .work
+                    .wait_timeout(importer, POLL)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
             }
-            match self.rx.recv_timeout(POLL) {
-                Ok(sample) => self.take(ctx, &sample, true),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return,
-            }
-        }
-    }
-
-    /// Asks the senders on `key` for their kept history and writes it, in
-    /// version order, up to (not including) version `until` of `name`.
-    fn fetch(&mut self, ctx: &Ctx, key: &str, until: Option<(&str, u64)>) {
-        add(&ctx.stats.fetches, 1);
-        let replies = match ctx
-            .session
-            .get(key)
-            .target(QueryTarget::All)
-            .consolidation(ConsolidationMode::None)
-            .timeout(FETCH_TIMEOUT)
-            .wait()
-        {
-            Ok(r) => r,
-            Err(e) => {
-                log(format_args!("fetching {key}: {e}"));
+            if ctx.stopping() {
                 return;
             }
+            importer.fetches[0].selector.clone()
         };
-        let mut samples: Vec<(String, u64, Sample)> = Vec::new();
-        loop {
-            while let Ok(live) = self.rx.try_recv() {
-                self.held.push_back(live);
-            }
-            let reply = match replies.recv_timeout(Duration::from_millis(5)) {
-                Ok(Some(reply)) => reply,
-                Ok(None) => continue,
-                Err(_) => break, // every sender replied, or the timeout
+        // Not holding the lock: the callbacks go on (holding what arrives).
+        let replies = query(ctx, &selector);
+        let mut importer = shared.lock();
+        let Some(fetch) = importer.fetches.pop_front() else {
+            continue;
+        };
+        importer.apply(ctx, replies, fetch.until);
+        while importer.fetches.is_empty() {
+            let Some((sample, via)) = importer.held.pop_front() else {
+                break;
             };
-            let Ok(sample) = reply.result() else { continue };
-            let Some(name) = ctx.name_of(sample.key_expr().as_str()) else {
-                continue;
-            };
-            let version = Attachment::decode(sample.attachment().map(|a| a.to_bytes()).as_deref())
-                .map(|a| a.version)
-                .unwrap_or(0);
-            if let Some((only, until)) = until {
-                if name != only || version >= until {
-                    continue;
-                }
-            }
-            samples.push((name.to_owned(), version, sample.clone()));
+            importer.take(ctx, sample, via);
+        }
+    }
+}
+
+/// The replies to `selector`, with their names and versions.
+fn query(ctx: &Ctx, selector: &str) -> Vec<(String, u64, Sample)> {
+    add(&ctx.stats.fetches, 1);
+    let replies = match ctx
+        .session
+        .get(selector)
+        .target(QueryTarget::All)
+        .consolidation(ConsolidationMode::None)
+        .timeout(FETCH_TIMEOUT)
+        .wait()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            log(format_args!("fetching {selector}: {e}"));
+            return Vec::new();
+        }
+    };
+    let mut samples = Vec::new();
+    while let Ok(reply) = replies.recv() {
+        let Ok(sample) = reply.into_result() else {
+            continue;
+        };
+        let Some(name) = ctx.name_of(sample.key_expr().as_str()) else {
+            continue;
+        };
+        let version = Attachment::decode(sample.attachment().map(|a| a.to_bytes()).as_deref())
+            .map(|a| a.version)
+            .unwrap_or(0);
+        samples.push((name.to_owned(), version, sample));
+    }
+    samples
+}
+
+impl Importer {
+    /// Writes a fetch's replies in version order, up to (not including)
+    /// version `until` of `name`.
+    fn apply(
+        &mut self,
+        ctx: &Ctx,
+        mut samples: Vec<(String, u64, Sample)>,
+        until: Option<(String, u64)>,
+    ) {
+        if let Some((only, until)) = &until {
+            samples.retain(|(name, version, _)| name == only && version < until);
         }
         samples.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
         for (_, _, sample) in samples {
-            self.take(ctx, &sample, false);
+            self.take(ctx, sample, Via::Reply);
         }
     }
 
-    /// Writes one sample if it is good and new. `live`: from the
-    /// subscription (which may find a gap and fetch), not from a fetch.
-    fn take(&mut self, ctx: &Ctx, sample: &Sample, live: bool) {
+    /// Writes one sample if it is good and new; a live one after a gap is
+    /// held, and a fetch asked for, instead.
+    fn take(&mut self, ctx: &Ctx, sample: Sample, via: Via) {
         let key = sample.key_expr().as_str();
         let Some(name) = ctx.name_of(key) else {
             return ctx.bad(format_args!("{key}: not a key under {}/", ctx.prefix));
@@ -179,13 +242,11 @@ impl Importer {
             return;
         }
         let payload = sample.payload().to_bytes();
-        let name = name.to_owned();
-        let target = match self.target(ctx, &name, &att) {
+        let target = match self.target(ctx, name, &att) {
             Ok(t) => t,
             Err(e) => return ctx.bad(format_args!("{key}: local segment {name}: {e}")),
         };
-        let capacity = target.seg.capacity();
-        let progress = target.progress.clone();
+        let progress = &target.progress;
         if progress.epoch() != att.epoch {
             // Another source segment (a new one, or another sender): its
             // versions count from its own start.
@@ -195,6 +256,7 @@ impl Importer {
             add(&ctx.stats.dup, 1);
             return;
         }
+        let capacity = target.seg.capacity();
         if payload.len() as u64 > capacity {
             // Dealt with, as far as the order goes: the next version follows
             // on from it, and a history fetch does not refuse it again.
@@ -205,24 +267,26 @@ impl Importer {
                 payload.len(),
             ));
         }
-        if live && att.prev != progress.last() {
-            let selector = format!("{key}?after={};epoch={}", progress.last(), progress.epoch());
-            self.fetch(ctx, &selector, Some((&name, att.version)));
-            if att.prev > progress.last() {
-                add(&ctx.stats.lost_in, att.prev - progress.last());
-            }
-            if progress.epoch() != att.epoch {
-                progress.restart(att.epoch);
-            }
-            if att.version <= progress.last() {
-                add(&ctx.stats.dup, 1);
-                return;
+        if att.prev != progress.last() {
+            match via {
+                Via::Live => {
+                    let selector =
+                        format!("{key}?after={};epoch={}", progress.last(), progress.epoch());
+                    self.fetches.push_back(Fetch {
+                        selector,
+                        until: Some((name.to_owned(), att.version)),
+                    });
+                    drop(payload);
+                    self.held.push_front((sample, Via::AfterFetch));
+                    return;
+                }
+                Via::AfterFetch if att.prev > progress.last() => {
+                    add(&ctx.stats.lost_in, att.prev - progress.last());
+                }
+                _ => {}
             }
         }
-        let Some(target) = self.targets.get(&name) else {
-            return;
-        };
-        if let Err(e) = write(&target.seg, &progress, att.version, &payload) {
+        if let Err(e) = write(&target.seg, progress, att.version, &payload) {
             return ctx.bad(format_args!("{key}: writing {name}: {e}"));
         }
         add(&ctx.stats.inn, 1);
@@ -244,8 +308,8 @@ impl Importer {
     }
 
     /// Destroys the segments this bridge created (unless --persistent).
-    fn close(self, ctx: &Ctx) {
-        for (name, target) in self.targets {
+    fn close(&mut self, ctx: &Ctx) {
+        for (name, target) in self.targets.drain() {
             if target.owned && !ctx.persistent {
                 if let Err(e) = target.seg.destroy() {
                     log(format_args!("destroying {name}: {e}"));

@@ -180,6 +180,9 @@ fn map(file: &File, bytes: usize) -> io::Result<NonNull<AtomicU64>> {
 pub struct Registry {
     dir: PathBuf,
     open: Mutex<HashMap<String, Arc<Progress>>>,
+    /// Bumped at every change of `open`, so an exporter can keep what it
+    /// looked up until then without taking the lock for every value.
+    generation: AtomicU64,
 }
 
 impl Registry {
@@ -188,6 +191,7 @@ impl Registry {
         let registry = Registry {
             dir: dir.to_owned(),
             open: Mutex::new(HashMap::new()),
+            generation: AtomicU64::new(0),
         };
         // A killed bridge's marks, for the exporters before any import.
         for entry in fs::read_dir(dir)?.flatten() {
@@ -212,6 +216,10 @@ impl Registry {
         self.lock().get(name).cloned()
     }
 
+    pub fn generation(&self) -> u64 {
+        self.generation.load(SeqCst)
+    }
+
     /// The progress of `name`, with a ring of `ring` slots.
     pub fn open(&self, name: &str, ring: u32) -> io::Result<Arc<Progress>> {
         let mut open = self.lock();
@@ -222,6 +230,7 @@ impl Registry {
         }
         let p = Arc::new(Progress::open(self.dir.join(name), u64::from(ring))?);
         open.insert(name.to_owned(), p.clone());
+        self.generation.fetch_add(1, SeqCst);
         Ok(p)
     }
 
@@ -229,6 +238,7 @@ impl Registry {
         if let Some(p) = self.lock().remove(name) {
             p.remove();
         }
+        self.generation.fetch_add(1, SeqCst);
     }
 }
 
