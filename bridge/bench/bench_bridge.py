@@ -45,7 +45,11 @@ else:
 LAT_COUNT = 300 if QUICK else 2000
 LAT_INTERVAL_US = 2000
 RATE_COUNT = {64: 2000 if QUICK else 50_000, 65536: 300 if QUICK else 3000}
-HISTORY = {64: 65536, 65536: 1024}
+# At least the count: a writer is never slowed down by readers, so with a
+# shorter history a bridge behind would lose values instead of showing
+# its rate.
+HISTORY = {64: 65536, 65536: 4096}
+ROUNDS = 1 if QUICK else 3
 
 
 def spawn(host, argv):
@@ -91,7 +95,7 @@ def run_zenoh(a, b, size, count, interval_us, tag):
     key = f"bench/{tag}/{size}"
     reader = spawn(b, ["z-sub", ep, key, count, 120])
     expect(reader, "subscribed")
-    writer = spawn(a, ["z-pub", ep, key, count, size, interval_us])
+    writer = spawn(a, ["z-pub", ep, key, count, size, interval_us, HISTORY[size]])
     expect(writer, "ready")
     expect(reader, "first")
     writer.stdin.write("go\n")
@@ -112,6 +116,14 @@ def rate(out, count):
             "received": out["received"], "lost": count - out["received"]}
 
 
+def median_of(runs):
+    """Each figure's median over the rounds, and the rounds themselves."""
+    out = {"rounds": runs}
+    for part in ("latency", "rate"):
+        out[part] = {k: statistics.median(r[part][k] for r in runs) for k in runs[0][part]}
+    return out
+
+
 def verdict(ok):
     return "PASS" if ok else "MISS"
 
@@ -121,20 +133,26 @@ def main():
     with tempfile.TemporaryDirectory() as logs:
         a, b = Host("A", Path(logs)), Host("B", Path(logs))
         try:
-            for size in (64, 65536):
-                r = {}
-                for path, run in (("zenoh", run_zenoh), ("bridge", run_bridge)):
-                    r[path] = {
-                        "latency": latency(run(a, b, size, LAT_COUNT, LAT_INTERVAL_US, "lat")),
-                        "rate": rate(run(a, b, size, RATE_COUNT[size], 0, "rate"), RATE_COUNT[size]),
-                    }
-                results[size] = r
+            # Rounds alternate the paths, so that a slow spell of the machine
+            # does not fall on one of them only; each figure is the median
+            # of the rounds'.
+            rounds = {size: {"zenoh": [], "bridge": []} for size in (64, 65536)}
+            for i in range(ROUNDS):
+                for size in (64, 65536):
+                    for path, run in (("zenoh", run_zenoh), ("bridge", run_bridge)):
+                        rounds[size][path].append({
+                            "latency": latency(run(a, b, size, LAT_COUNT, LAT_INTERVAL_US, f"lat{i}")),
+                            "rate": rate(run(a, b, size, RATE_COUNT[size], 0, f"rate{i}"),
+                                         RATE_COUNT[size]),
+                        })
+            for size, paths in rounds.items():
+                results[size] = {path: median_of(runs) for path, runs in paths.items()}
         finally:
             a.close()
             b.close()
     label = {64: "64 B", 65536: "64 KiB"}
     print()
-    print(f"ends: {'Python' if PYTHON else 'native'}")
+    print(f"ends: {'Python' if PYTHON else 'native'}; medians of {ROUNDS} round(s)")
     print("| size | path | latency median | latency p99 | rate | lost |")
     print("|---|---|---|---|---|---|")
     for size, r in results.items():

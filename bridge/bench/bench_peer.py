@@ -4,8 +4,12 @@ machine) and its sequence number, 8 bytes each, little-endian.
 
   shm-write NAME COUNT SIZE INTERVAL_US HISTORY   (waits for a line first)
   shm-read NAME COUNT TIMEOUT
-  z-pub ENDPOINT KEY COUNT SIZE INTERVAL_US       (waits for a line first)
+  z-pub ENDPOINT KEY COUNT SIZE INTERVAL_US WARM  (waits for a line first)
   z-sub ENDPOINT KEY COUNT TIMEOUT
+
+As peer.rs: writers first send WARM (shm-write: HISTORY) messages of
+sequence 0, the last of sequence 2**64 - 1, which the reader's "first"
+answers.
 
 Writers print "ready" once their first (warm-up, sequence 0) message is
 out and, after the line, send messages 1..COUNT; readers print "first" at
@@ -18,6 +22,7 @@ import sys
 import time
 
 HEAD = struct.Struct("<QQ")
+WARM_END = 2**64 - 1
 
 
 def message(seq, size):
@@ -31,8 +36,10 @@ def pace(start, i, interval_us):
             time.sleep(wait / 1e9)
 
 
-def write(send, count, size, interval_us):
-    send(message(0, size))
+def write(send, count, size, interval_us, warm):
+    n = max(warm, 1)
+    for i in range(1, n + 1):
+        send(message(WARM_END if i == n else 0, size))
     print("ready", flush=True)
     sys.stdin.readline()
     start = time.monotonic_ns()
@@ -50,8 +57,10 @@ class Reader:
     def take(self, data):
         now = time.monotonic_ns()
         sent, seq = HEAD.unpack_from(data)
-        if seq == 0:
+        if seq == WARM_END:
             print("first", flush=True)
+            return False
+        if seq == 0:
             return False
         self.first_ns = self.first_ns or now
         self.last_ns = now
@@ -82,7 +91,7 @@ def main():
 
         name, count, size, interval, history = args[0], *map(int, args[1:])
         seg = shmiface.init_instance(name, capacity=size, history=history)
-        write(lambda m: seg.set_bytes(m, notify=True), count, size, interval)
+        write(lambda m: seg.set_bytes(m, notify=True), count, size, interval, history)
         seg.destroy()
     elif mode == "shm-read":
         import shmiface
@@ -107,11 +116,11 @@ def main():
     elif mode == "z-pub":
         import zenoh
 
-        endpoint, key, count, size, interval = args[0], args[1], *map(int, args[2:])
+        endpoint, key, count, size, interval, warm = args[0], args[1], *map(int, args[2:])
         s = zenoh_session(endpoint, listen=False)
         pub = s.declare_publisher(key, congestion_control=zenoh.CongestionControl.BLOCK)
         time.sleep(0.5)  # the subscription reaches this side
-        write(pub.put, count, size, interval)
+        write(pub.put, count, size, interval, warm)
         s.close()
     elif mode == "z-sub":
         endpoint, key, count, timeout = args[0], args[1], int(args[2]), float(args[3])

@@ -6,8 +6,14 @@
 //!
 //!   shm-write NAME COUNT SIZE INTERVAL_US HISTORY
 //!   shm-read NAME COUNT TIMEOUT_S
-//!   z-pub ENDPOINT KEY COUNT SIZE INTERVAL_US
+//!   z-pub ENDPOINT KEY COUNT SIZE INTERVAL_US WARM
 //!   z-sub ENDPOINT KEY COUNT TIMEOUT_S
+//!
+//! Writers first send WARM (for shm-write: HISTORY) messages of sequence
+//! 0, the last one of sequence 2^64 - 1 (the reader says "first" when it
+//! has come through), so that every page of the history is in memory on both hosts before
+//! anything is measured: a first touch of a tmpfs page costs more than the
+//! copy into it.
 
 use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
@@ -26,6 +32,10 @@ fn now_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
+/// The last warm-up message: once it has come through, nothing of the
+/// warm-up is left in the way of what is measured.
+const WARM_END: u64 = u64::MAX;
+
 fn message(buf: &mut [u8], seq: u64) {
     buf[0..8].copy_from_slice(&now_ns().to_le_bytes());
     buf[8..16].copy_from_slice(&seq.to_le_bytes());
@@ -41,10 +51,12 @@ fn line() {
     let _ = std::io::stdin().lock().read_line(&mut String::new());
 }
 
-fn write_all(mut send: impl FnMut(&[u8]), count: u64, size: usize, interval_us: u64) {
+fn write_all(mut send: impl FnMut(&[u8]), count: u64, size: usize, interval_us: u64, warm: u64) {
     let mut buf = vec![0u8; size.max(16)];
-    message(&mut buf, 0);
-    send(&buf);
+    for i in 1..=warm.max(1) {
+        message(&mut buf, if i == warm.max(1) { WARM_END } else { 0 });
+        send(&buf);
+    }
     say("ready");
     line();
     let start = now_ns();
@@ -85,8 +97,11 @@ impl Reader {
         let now = now_ns();
         let sent = u64::from_le_bytes(data[0..8].try_into().expect("8 bytes"));
         let seq = u64::from_le_bytes(data[8..16].try_into().expect("8 bytes"));
-        if seq == 0 {
+        if seq == WARM_END {
             say("first");
+            return false;
+        }
+        if seq == 0 {
             return false;
         }
         if self.first_ns == 0 {
@@ -141,6 +156,7 @@ fn main() {
                 n(2),
                 n(3) as usize,
                 n(4),
+                n(5),
             );
             seg.destroy().expect("destroyed");
         }
@@ -185,6 +201,7 @@ fn main() {
                 n(3),
                 n(4) as usize,
                 n(5),
+                n(6),
             );
             drop(publisher);
             let _ = s.close().wait();
