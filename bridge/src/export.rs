@@ -2,7 +2,8 @@
 //! every version it reads on PREFIX/NAME (none is lost while it keeps up
 //! with a history segment; what was overwritten before it could read it is
 //! counted as lost_out); a queryable on the same key answers late joiners
-//! with the kept history. Local versions written by this bridge's imports
+//! with the kept history, and a liveliness token PREFIX/NAME/ID tells
+//! importers when this exporter appears (connects, reconnects). Local versions written by this bridge's imports
 //! are never sent (no echo).
 
 use std::collections::{HashMap, HashSet};
@@ -154,6 +155,16 @@ fn follow(ctx: &Arc<Ctx>, seg: Arc<Segment>, name: &str) -> Result<(), String> {
             .wait()
             .map_err(|e| format!("queryable on {key}: {e}"))?
     };
+    // Importers fetch when it appears: a put made before they were
+    // connected (or while the link was down) would otherwise wait for the
+    // next one to be noticed.
+    let token = format!("{key}/{:016x}", ctx.id);
+    let _token = ctx
+        .session
+        .liveliness()
+        .declare_token(token.clone())
+        .wait()
+        .map_err(|e| format!("liveliness token {token}: {e}"))?;
     log(format_args!(
         "exporting {name} on {key} (capacity {}, history {})",
         source.capacity, source.history

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use shmiface::{ErrorKind, Options, Segment};
 use zenoh::query::{ConsolidationMode, QueryTarget};
-use zenoh::sample::Sample;
+use zenoh::sample::{Locality, Sample, SampleKind};
 use zenoh::Wait;
 
 use crate::attachment::{now_unix_ns, Attachment};
@@ -109,6 +109,7 @@ pub fn spawn(ctx: Arc<Ctx>, patterns: Vec<Pattern>) -> Result<std::thread::JoinH
             .clone()
             .session
             .declare_subscriber(key.clone())
+            .allowed_origin(Locality::Remote)
             .callback(move |sample| {
                 let mut importer = shared.lock();
                 if importer.fetches.is_empty() {
@@ -125,11 +126,50 @@ pub fn spawn(ctx: Arc<Ctx>, patterns: Vec<Pattern>) -> Result<std::thread::JoinH
         log(format_args!("importing {} from {key}", p.as_str()));
         subscribers.push(sub);
     }
+    // An exporter appearing (started, or reachable again) may have sent
+    // what no live sample will reveal missing: fetch its name.
+    let mut tokens = Vec::new();
+    for p in &patterns {
+        let key = format!("{}/*", p.key_expr(&ctx.prefix));
+        let (ctx, shared) = (ctx.clone(), shared.clone());
+        let own = format!("{:016x}", ctx.id);
+        let sub = ctx
+            .clone()
+            .session
+            .liveliness()
+            .declare_subscriber(key.clone())
+            .history(true)
+            .callback(move |token| {
+                if token.kind() != SampleKind::Put {
+                    return;
+                }
+                let Some((name_key, id)) = token.key_expr().as_str().rsplit_once('/') else {
+                    return;
+                };
+                if id == own {
+                    return;
+                }
+                let Some(name) = ctx.name_of(name_key) else {
+                    return;
+                };
+                let mut importer = shared.lock();
+                if importer.patterns.iter().any(|p| p.matches(name)) {
+                    importer.ask(&ctx, name);
+                    shared.work.notify_one();
+                }
+            })
+            .wait()
+            .map_err(|e| format!("liveliness subscriber on {key}: {e}"))?;
+        tokens.push(sub);
+    }
     std::thread::Builder::new()
         .name("import".into())
         .spawn(move || {
             fetcher(&ctx, &shared);
             // No callback runs once they are undeclared.
+            for sub in tokens {
+                let _ = sub.undeclare().wait();
+            }
             for sub in subscribers {
                 let _ = sub.undeclare().wait();
             }
@@ -181,6 +221,10 @@ fn query(ctx: &Ctx, selector: &str) -> Vec<(String, u64, Sample)> {
         .get(selector)
         .target(QueryTarget::All)
         .consolidation(ConsolidationMode::None)
+        // This bridge's own exports are not a source of its imports (and
+        // its own queryable, answering in this very call, would fill the
+        // reply channel before anyone reads it).
+        .allowed_destination(Locality::Remote)
         .timeout(FETCH_TIMEOUT)
         .wait()
     {
@@ -221,6 +265,27 @@ impl Importer {
         samples.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
         for (_, _, sample) in samples {
             self.take(ctx, sample, Via::Reply);
+        }
+    }
+
+    /// Queues a fetch of what the senders of `name` keep beyond what is
+    /// written already.
+    fn ask(&mut self, ctx: &Ctx, name: &str) {
+        let key = ctx.key(name);
+        let progress = self
+            .targets
+            .get(name)
+            .map(|t| t.progress.clone())
+            .or_else(|| ctx.progress.get(name));
+        let selector = match progress {
+            Some(p) => format!("{key}?after={};epoch={}", p.last(), p.epoch()),
+            None => key,
+        };
+        if !self.fetches.iter().any(|f| f.selector == selector) {
+            self.fetches.push_back(Fetch {
+                selector,
+                until: None,
+            });
         }
     }
 

@@ -308,3 +308,17 @@ def test_the_network_is_reached_only_on_purpose():
     assert "not a loopback address" in r.stderr and "--expose" in r.stderr, r.stderr
     r = subprocess.run([BRIDGE], capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and "nothing to do" in r.stderr, r.stderr
+
+
+def test_an_importer_started_first_finds_its_peer_later(hosts):
+    a, b = hosts
+    port = free_port()
+    bb = Bridge(b, ["--connect", endpoint(port), "--import", "early"])
+    time.sleep(1.5)  # retrying meanwhile
+    h = Holder(a, "early")
+    ba = Bridge(a, ["--listen", endpoint(port), "--export", "early"])
+    h.set(b"found")
+    wait_for("the value on B", lambda: b.exists("early") and "found" in b.cli("get", "early"))
+    ba.stop()
+    bb.stop()
+    h.close()
