@@ -322,3 +322,26 @@ def test_an_importer_started_first_finds_its_peer_later(hosts):
     ba.stop()
     bb.stop()
     h.close()
+
+
+def test_a_zenoh_configuration_file(hosts, tmp_path):
+    a, b = hosts
+    port = free_port()
+    config = tmp_path / "zenoh.json5"
+    config.write_text("{\n  // what the flags would say, as a file\n  mode: 'peer',\n"
+                      f"  listen: {{ endpoints: ['{endpoint(port)}'] }},\n"
+                      "  scouting: { multicast: { enabled: false } },\n}\n")
+    h = Holder(a, "configured")
+    ba = Bridge(a, ["--config", config, "--export", "configured"])
+    bb = Bridge(b, ["--connect", endpoint(port), "--import", "configured"])
+    h.set(b"from a file")
+    wait_for("the value on B", lambda: b.exists("configured")
+             and "from a file" in b.cli("get", "configured"))
+    ba.stop()
+    bb.stop()
+    h.close()
+    bad = tmp_path / "bad.json5"
+    bad.write_text("{ mode: ")
+    r = subprocess.run([BRIDGE, "--config", bad, "--export", "x"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 1 and "Zenoh configuration" in r.stderr, r.stderr
