@@ -23,7 +23,11 @@ BRIDGE_CARGO  := --release --locked -p shmiface-bridge --target-dir $(BRIDGE_TAR
 BRIDGE_BIN   := $(LIBDIR)/shmiface-bridge
 BRIDGE_BUILD := $(BUILDDIR)/bridge
 BRIDGE_PEER  := $(BRIDGE_BUILD)/peer
-BRIDGE_ENV   := SHMIFACE_CHECK_HEADER=1
+# CC and CXX always set: a build script under Zenoh (psm's, through the cc
+# crate) reruns when they change, and make test-c-install runs `make
+# install` with them in the environment; without them here every other
+# build would rebuild half of Zenoh.
+BRIDGE_ENV   := SHMIFACE_CHECK_HEADER=1 CC="$(CC)" CXX="$(CXX)"
 
 TEST_TARGETS += test-bridge
 
