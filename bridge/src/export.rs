@@ -175,6 +175,8 @@ fn follow(ctx: &Arc<Ctx>, seg: Arc<Segment>, name: &str) -> Result<(), String> {
     let mut prev = 0;
     let mut buf = vec![0u8; seg.capacity() as usize];
     let mut own = Own::default();
+    // Gaps seen, for a log that stays readable when a writer runs far ahead.
+    let mut skipped: u64 = 0;
     while !ctx.stopping() {
         let snap = match seg.next_into(after, &mut buf, Some(POLL)) {
             Ok(s) => s,
@@ -196,6 +198,13 @@ fn follow(ctx: &Arc<Ctx>, seg: Arc<Segment>, name: &str) -> Result<(), String> {
                 gap
             };
             add(&ctx.stats.lost_out, lost);
+            skipped += 1;
+            if lost > 0 && (skipped <= 10 || skipped % 1000 == 0) {
+                log(format_args!(
+                    "export {name}: {lost} version(s) between {after} and {version} were \
+                     overwritten before they could be sent (lost_out)"
+                ));
+            }
         }
         after = version;
         if is_own(version) {

@@ -10,7 +10,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use shmiface::{ErrorKind, Options, Segment};
 use zenoh::query::{ConsolidationMode, QueryTarget};
 use zenoh::sample::{Locality, Sample, SampleKind};
 use zenoh::Wait;
@@ -18,18 +17,12 @@ use zenoh::Wait;
 use crate::attachment::{now_unix_ns, Attachment};
 use crate::ctx::{log, Ctx};
 use crate::glob::Pattern;
-use crate::progress::Progress;
+use crate::local::{self, Target};
 use crate::stats::add;
 
 const POLL: Duration = Duration::from_millis(200);
 /// How long a history fetch waits for the senders' replies.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
-
-struct Target {
-    seg: Segment,
-    owned: bool,
-    progress: Arc<Progress>,
-}
 
 /// A history fetch to make: a selector, and for a gap, the name and the
 /// version (of the held live sample) it is to stop short of.
@@ -351,7 +344,7 @@ impl Importer {
                 _ => {}
             }
         }
-        if let Err(e) = write(&target.seg, progress, att.version, &payload) {
+        if let Err(e) = local::write(&target.seg, progress, att.version, &payload) {
             return ctx.bad(format_args!("{key}: writing {name}: {e}"));
         }
         add(&ctx.stats.inn, 1);
@@ -366,7 +359,7 @@ impl Importer {
     /// this bridge made it before and died), else created and owned.
     fn target(&mut self, ctx: &Ctx, name: &str, att: &Attachment) -> shmiface::Result<&Target> {
         if !self.targets.contains_key(name) {
-            let target = open(ctx, name, att)?;
+            let target = local::open(ctx, name, att)?;
             self.targets.insert(name.to_owned(), target);
         }
         Ok(&self.targets[name])
@@ -380,90 +373,6 @@ impl Importer {
                     log(format_args!("destroying {name}: {e}"));
                 }
                 ctx.progress.forget(&name);
-            }
-        }
-    }
-}
-
-fn open(ctx: &Ctx, name: &str, att: &Attachment) -> shmiface::Result<Target> {
-    let progress_of = |seg: &Segment| -> shmiface::Result<Arc<Progress>> {
-        let p = ctx
-            .progress
-            .open(name, seg.history())
-            .map_err(|e| shmiface::Error::new(ErrorKind::Os, format!("progress file: {e}")))?;
-        p.resolve(seg.peek()?.version);
-        Ok(p)
-    };
-    let had_progress = ctx.progress.get(name).is_some();
-    match Segment::attach(name) {
-        Ok(seg) => {
-            let info = seg.info()?;
-            if !info.owner_alive && had_progress {
-                // This bridge's own segment, left by a killed run: own it again.
-                let options = Options {
-                    capacity: seg.capacity(),
-                    history: seg.history(),
-                    mode: info.mode & 0o777,
-                    persistent: info.persistent,
-                };
-                if let Ok(owned) = Segment::create(name, &options) {
-                    let progress = progress_of(&owned)?;
-                    log(format_args!("took {name} over again"));
-                    return Ok(Target {
-                        seg: owned,
-                        owned: true,
-                        progress,
-                    });
-                }
-            }
-            let progress = progress_of(&seg)?;
-            log(format_args!("importing into {name} (attached)"));
-            Ok(Target {
-                seg,
-                owned: false,
-                progress,
-            })
-        }
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            let options = Options {
-                capacity: ctx.capacity.unwrap_or(att.capacity).max(1),
-                history: ctx.history.unwrap_or(att.history).max(1),
-                persistent: ctx.persistent,
-                ..Options::default()
-            };
-            let seg = Segment::create(name, &options)?;
-            // A fresh segment: any progress file is of an older one.
-            ctx.progress.forget(name);
-            let progress = progress_of(&seg)?;
-            log(format_args!(
-                "created {name} (capacity {}, history {})",
-                options.capacity, options.history
-            ));
-            Ok(Target {
-                seg,
-                owned: true,
-                progress,
-            })
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// Writes source `version` as the next local version, marked in the
-/// progress file before it becomes visible.
-fn write(seg: &Segment, progress: &Progress, version: u64, data: &[u8]) -> shmiface::Result<()> {
-    loop {
-        let current = seg.peek()?.version;
-        progress.begin(version, current + 1);
-        match seg.compare_and_set(current, data, true) {
-            Ok(_) => {
-                progress.commit(version);
-                return Ok(());
-            }
-            Err(e) if e.kind() == ErrorKind::Conflict => progress.abort(current + 1),
-            Err(e) => {
-                progress.abort(current + 1);
-                return Err(e);
             }
         }
     }

@@ -3,7 +3,8 @@
 //!
 //! - `args.rs`: the command line; `config.rs`: the Zenoh configuration.
 //! - `export.rs`: local segments to Zenoh; `import.rs`: Zenoh to local
-//!   segments; `progress.rs`: what imports wrote, kept across a kill.
+//!   segments, through `local.rs` (the segment and the marked write);
+//!   `progress.rs`: what imports wrote, kept across a kill.
 //! - `attachment.rs`: the 64 bytes each sample carries; `glob.rs`: name
 //!   patterns; `stats.rs`: the counters; `signals.rs`: SIGINT/SIGTERM.
 
@@ -14,6 +15,7 @@ mod ctx;
 mod export;
 mod glob;
 mod import;
+mod local;
 mod progress;
 mod signals;
 mod stats;

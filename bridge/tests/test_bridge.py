@@ -345,3 +345,24 @@ def test_a_zenoh_configuration_file(hosts, tmp_path):
     r = subprocess.run([BRIDGE, "--config", bad, "--export", "x"], capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 1 and "Zenoh configuration" in r.stderr, r.stderr
+
+
+def test_the_latest_value_path_counts_what_it_skips(hosts):
+    a, b = hosts
+    n = 20_000
+    # History 1 and a producer as fast as it can: the exporter skips what
+    # was overwritten before it could read it, and says how much.
+    p = producer(a, "latest", n, 1, 0)
+    _, ba, bb = pair(a, b, ["--export", "latest"], ["--import", "latest"])
+    c = consumer(b, "latest", n)
+    first(c)
+    go(p)
+    r = report(c)
+    finish(p)
+    sa, sb = ba.stop(), bb.stop()
+    assert (r["dup"], r["reordered"], r["torn"]) == (0, 0, 0), r
+    assert r["last"] == value(n).decode(), r
+    # Every value the consumer missed is accounted for: skipped by the
+    # exporter, or overwritten on B before the consumer read it.
+    assert r["lost"] == sa["lost_out"] + r["segment_lost"], (r, sa)
+    assert sb["lost_in"] == 0 and sb["in"] == sa["out"], (sa, sb)
