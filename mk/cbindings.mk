@@ -86,7 +86,7 @@ test-c-ctypes: lib
 # (1) make install into a temporary prefix; a C program built with pkg-config
 # alone and a C++ program built with CMake find_package run against it; a
 # static link with `pkg-config --static`; make uninstall leaves nothing.
-test-c-install: lib
+test-c-install: lib bridge
 	$(SHMC_ENSURE) pkg-config cmake
 	MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" $(SHMC_TIMEOUT) bash $(SHMC_DIR)/tests/test_install.sh
 

@@ -3,7 +3,8 @@
 #   make install   [PREFIX=/usr/local] [DESTDIR=]     (sudo for a system prefix)
 #   make uninstall [PREFIX=/usr/local] [DESTDIR=]
 #
-# Installs the library (shared and static), the `shmiface` command, the C
+# Installs the library (shared and static), the `shmiface` command and
+# `shmiface-bridge` (which `shmiface bridge` runs), the C
 # and C++ headers, a pkg-config file and a CMake package, listed once in SHMI_FILES below;
 # uninstall removes exactly what that list names. As root with no DESTDIR,
 # both run ldconfig (LDCONFIG=true skips it).
@@ -26,6 +27,7 @@ SHMI_FILES :=
 SHMI_FILES += 0755:lib/libshmiface.so.1:$(LIBSO)
 SHMI_FILES += 0644:lib/libshmiface.a:$(LIBDIR)/libshmiface.a
 SHMI_FILES += 0755:bin/shmiface:$(LIBDIR)/shmiface
+SHMI_FILES += 0755:bin/shmiface-bridge:$(LIBDIR)/shmiface-bridge
 SHMI_FILES += 0644:include/shmiface.h:$(INCDIR)/shmiface.h
 SHMI_FILES += 0644:include/shmiface.hpp:$(CURDIR)/bindings/c/shmiface.hpp
 SHMI_FILES += 0644:lib/pkgconfig/shmiface.pc:$(SHMI_GEN)/shmiface.pc
@@ -46,7 +48,7 @@ shmi_space := $(shmi_empty) $(shmi_empty)
 .PHONY: install uninstall
 
 # The generated files depend on PREFIX, so they are made afresh each time.
-install: lib cli
+install: lib cli bridge
 	mkdir -p $(SHMI_GEN)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(SHMI_VERSION)|g' \
 		-e 's|@LIBS_PRIVATE@|$(SHMI_LIBS_PRIVATE)|g' \

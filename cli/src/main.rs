@@ -10,8 +10,10 @@
 //! - `render.rs`: tables, key/value lists, JSON, colours, times.
 //! - `signals.rs`: SIGINT/SIGTERM/SIGHUP as events for `watch` and `create`.
 //! - `waiting.rs`: waits in slices that say when the owner is dead.
+//! - `external.rs`: `bridge`, which runs the separate shmiface-bridge program.
 
 mod commands;
+mod external;
 mod render;
 mod scan;
 mod signals;
@@ -161,6 +163,16 @@ enum Command {
         #[arg(long)]
         persistent: bool,
     },
+    /// Share segments with other machines over Zenoh (runs shmiface-bridge)
+    ///
+    /// Every argument goes to shmiface-bridge, found next to this program
+    /// or on PATH; `shmiface bridge --help` shows its options.
+    #[command(disable_help_flag = true)]
+    Bridge {
+        /// The bridge's arguments
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<OsString>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -202,6 +214,7 @@ fn main() -> ExitCode {
             dry_run,
             persistent,
         } => commands::gc(dry_run, persistent),
+        Command::Bridge { args } => external::bridge(&args),
     };
     match outcome {
         Ok(code) => code,

@@ -155,3 +155,40 @@ fn wait_and_watch_say_when_the_owner_dies_meanwhile() {
     let ended = watching.finish().ok();
     assert_eq!(ended.stderr, "", "said once: {ended:?}");
 }
+
+/// `shmiface bridge` runs the shmiface-bridge next to it (here a stand-in
+/// script, so this test needs no Zenoh build), and says plainly when there
+/// is none.
+#[test]
+fn bridge_runs_the_bridge_beside_it_or_says_it_is_not_built() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(unique("bridge"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("shmiface");
+    std::fs::copy(support::bin(), &copy).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(&copy)
+            .args(args)
+            .env("PATH", "")
+            .output()
+            .unwrap()
+    };
+    let missing = run(&["bridge", "--import", "x"]);
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.starts_with("shmiface: bridge: shmiface-bridge is not built")
+            && stderr.contains("make bridge"),
+        "{stderr}"
+    );
+    let fake = dir.join("shmiface-bridge");
+    std::fs::write(&fake, "#!/bin/sh\necho \"bridge:$*\"\nexit 3\n").unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let found = run(&["bridge", "--help", "--export", "a.*"]);
+    assert_eq!(found.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&found.stdout),
+        "bridge:--help --export a.*\n"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

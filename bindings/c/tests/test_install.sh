@@ -28,6 +28,7 @@ unset SHMIFACE_LIB LD_LIBRARY_PATH PKG_CONFIG_PATH CMAKE_PREFIX_PATH || true
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 
 expected_files="bin/shmiface
+bin/shmiface-bridge
 include/shmiface.h
 include/shmiface.hpp
 lib/cmake/shmiface/shmiface-config-version.cmake
