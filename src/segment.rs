@@ -293,6 +293,7 @@ impl Segment {
     }
 
     /// Replaces the value; with `notify`, then wakes every waiter. Returns the new version.
+    #[inline]
     pub fn write(&self, data: &[u8], notify: bool) -> Result<u64> {
         let version = value::write(&self.map, data, None)?;
         if notify {

@@ -48,8 +48,18 @@ fn failed(function: &str, outcome: Outcome) -> shmiface_status {
 }
 
 #[cold]
+#[inline(never)]
 fn null(what: &str) -> Error {
     Error::new(ErrorKind::NullArgument, format!("{what} is NULL"))
+}
+
+#[cold]
+#[inline(never)]
+fn longer_than_any(what: &str, len: usize) -> Error {
+    Error::new(
+        ErrorKind::TooLarge,
+        format!("{what} is {len} bytes, longer than any segment's capacity"),
+    )
 }
 
 /// A required mutable reference from a raw pointer.
@@ -101,6 +111,7 @@ pub unsafe fn name_arg<'a>(p: *const c_char) -> Result<&'a str> {
 ///
 /// # Safety
 /// A non-NULL `p` must be valid for `len` bytes of reads for `'a`.
+#[inline]
 pub unsafe fn bytes_in<'a>(p: *const u8, len: usize, what: &str) -> Result<&'a [u8]> {
     if len == 0 {
         return Ok(&[]);
@@ -111,10 +122,7 @@ pub unsafe fn bytes_in<'a>(p: *const u8, len: usize, what: &str) -> Result<&'a [
     // No buffer is this long (a slice of it would be undefined behaviour),
     // and no segment holds it: say so before making one.
     if len > isize::MAX as usize {
-        return Err(Error::new(
-            ErrorKind::TooLarge,
-            format!("{what} is {len} bytes, longer than any segment's capacity"),
-        ));
+        return Err(longer_than_any(what, len));
     }
     // SAFETY: non-NULL and valid for `len` bytes per the caller.
     Ok(unsafe { std::slice::from_raw_parts(p, len) })

@@ -49,14 +49,21 @@ pub(crate) fn options_from(raw: Option<&shmiface_options>) -> Result<Options> {
     })
 }
 
+#[inline]
 pub(crate) fn notify_flag(flags: u32) -> Result<bool> {
     if flags & !SHMIFACE_SET_NOTIFY != 0 {
-        return Err(Error::new(
-            ErrorKind::InvalidArgument,
-            format!("unknown flag bits {:#x}", flags & !SHMIFACE_SET_NOTIFY),
-        ));
+        return Err(unknown_flags(flags & !SHMIFACE_SET_NOTIFY));
     }
     Ok(flags & SHMIFACE_SET_NOTIFY != 0)
+}
+
+#[cold]
+#[inline(never)]
+fn unknown_flags(bits: u32) -> Error {
+    Error::new(
+        ErrorKind::InvalidArgument,
+        format!("unknown flag bits {bits:#x}"),
+    )
 }
 
 /// shmiface_init_instance: creates the segment `name` and makes the caller
