@@ -10,11 +10,13 @@ baseline not installable, an API not there yet) is listed in that program's
 "skipped" with the reason, and its rows print the reason instead of a
 verdict. --quick (used by `make test`) checks only that
 every expected figure is there and that the outputs can be made: figures
-from tiny runs say nothing about speed, so no target is judged.
+from tiny runs say nothing about speed, so every target and context row is
+printed with its ratio, but no target is judged ("not judged").
 """
 
 import datetime
 import json
+import math
 import os
 import platform
 import statistics
@@ -109,7 +111,9 @@ def load(paths):
     return metrics, samples, quick, skipped
 
 
-def judge(metrics, skipped):
+def judge(metrics, skipped, quick=False):
+    """Each target's and context row's ratio (the figure itself, for a
+    denominator of None) and verdict: None for context, and when quick."""
     results = []
     for what, num, den, op, limit in TARGETS + [c + (None, None) for c in CONTEXT]:
         why = next((skipped[i] for i in (num, den) if i in skipped), None)
@@ -118,8 +122,10 @@ def judge(metrics, skipped):
                             "limit": None if op is None else f"{op} {limit}", "pass": None, "skipped": why})
             continue
         value = metrics[num]["median"]
-        ratio = value / metrics[den]["median"] if den else value
-        ok = None if op is None else {"<=": ratio <= limit, ">=": ratio >= limit, "<": ratio < limit,
+        ratio = value
+        if den:
+            ratio = value / metrics[den]["median"] if metrics[den]["median"] else math.inf
+        ok = None if op is None or quick else {"<=": ratio <= limit, ">=": ratio >= limit, "<": ratio < limit,
                                       "==": ratio == limit}[op]
         results.append({"target": what, "numerator": num, "denominator": den,
                         "ratio": ratio, "limit": None if op is None else f"{op} {limit}", "pass": ok})
@@ -144,8 +150,6 @@ def print_table(metrics, results, info, quick, skipped):
         print(f"{m['label']:<{width}}  {fmt(m['median'], m['unit']):>14}  {len(runs):>6}  {spread}")
     for sid, why in skipped.items():
         print(f"{sid:<{width}}  {why}")
-    if quick:
-        return
     print()
     width = max(len(r["target"]) for r in results)
     print(f"{'target':<{width}}  {'measured':>9}  {'wanted':>8}  verdict")
@@ -153,9 +157,12 @@ def print_table(metrics, results, info, quick, skipped):
         if r.get("skipped"):
             print(f"{r['target']:<{width}}  {'':>9}  {r['limit'] or '':>8}  {r['skipped']}")
             continue
-        verdict = "context" if r["pass"] is None else "PASS" if r["pass"] else "MISS"
-        print(f"{r['target']:<{width}}  {r['ratio']:>8.3f}{'' if r['denominator'] is None else '×'}"
-              f"  {r['limit'] or '':>8}  {verdict}")
+        verdict = ("context" if r["limit"] is None else "not judged" if r["pass"] is None
+                   else "PASS" if r["pass"] else "MISS")
+        # A figure compared with an absolute limit (in ns, say) can be large.
+        measured = (f"{r['ratio']:>9,.0f}" if r["denominator"] is None and abs(r["ratio"]) >= 1000
+                    else f"{r['ratio']:>8.3f}{'' if r['denominator'] is None else '×'}")
+        print(f"{r['target']:<{width}}  {measured:>9}  {r['limit'] or '':>8}  {verdict}")
 
 
 def short(value, unit):
@@ -202,7 +209,7 @@ def print_readme_table(metrics, results, info, quick):
             base = f"{figure(d)} ({baseline_name(d)})"
             ratio = n["median"] / d["median"]
         r = verdicts.get(what)
-        mark = "" if r is None else " ✓" if r["pass"] else " ✗"
+        mark = "" if r is None or r["pass"] is None else " ✓" if r["pass"] else " ✗"
         ratio_text = f"{ratio:.3g}×" if den else ""
         print(f"| {what} | {figure(n)} | {base} | {ratio_text} | {op} {limit}{mark} |")
 
@@ -242,7 +249,7 @@ def main(argv):
     if missing:
         sys.exit(f"report: no figure for {', '.join(missing)}")
     info = machine()
-    results = [] if quick else judge(metrics, skipped)
+    results = judge(metrics, skipped, quick)
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump({"machine": info, "quick": quick, "metrics": metrics, "targets": results, "skipped": skipped},

@@ -6,7 +6,8 @@
 #   make test-bench   (part of make test) each benchmark once with tiny sizes
 #                     and the report in --quick mode, so none of them can rot;
 #                     it judges no speed, but checks that the README-shaped
-#                     table shows each median's spread across rounds
+#                     table shows each median's spread across rounds, and
+#                     that the report has every row of BENCH_ROWS
 #
 # The C programs link the release library with an rpath, as a user's
 # program would; the Python ones run in the project's venv, with matplotlib,
@@ -60,9 +61,25 @@ endef
 bench: bench-programs
 	$(call bench_run,raw,)
 
+# Rows the quick report must print, one extended regex a line: figures,
+# rows of the target table (all of them, with their ratios, unjudged) and
+# rows of the README-shaped table.
+define BENCH_ROWS
+^C get 128 B, shmiface +[0-9.,]+ ns/op
+^C get 128 B vs pthread mutex \+ memcpy +[0-9.,]+× +<= [0-9.]+ +not judged$$
+^Idle waiter CPU, % of a core +[0-9.,]+ +< 1\.0 +not judged$$
+^C call floor \(get 0 B\), ns +[0-9.,]+ +context$$
+^\| C get 128 B vs pthread mutex \+ memcpy \| .*\| <= [0-9.]+ \|$$
+endef
+export BENCH_ROWS
+
 # The README's table must come out with the spread of the rounds beside
-# each median that has more than one round: "19.6 ns (19.1–20.0 ns)".
+# each median that has more than one round: "19.6 ns (19.1–20.0 ns)"; and
+# the report must have each row of BENCH_ROWS.
 test-bench: bench-programs
 	$(call bench_run,quick-raw,--quick)
 	grep -qE '^\| C get 128 B .*\| [0-9.,]+ ns \([0-9.,]+–[0-9.,]+ ns\) \|' $(BENCH_OUT)/quick-raw/report.txt || \
 		{ echo "test-bench: the README table lacks the spread of the rounds" >&2; exit 1; }
+	@while IFS= read -r row; do grep -qE -- "$$row" $(BENCH_OUT)/quick-raw/report.txt || \
+		{ echo "test-bench: the report has no row matching: $$row" >&2; exit 1; }; done <<< "$$BENCH_ROWS"
+	@echo "test-bench: the report has every row it must have"
