@@ -47,11 +47,15 @@ TARGETS = [
     ("Python stream: messages lost, consumers keeping up", "py.stream64.lost", None, "==", 0),
 ]
 
-# Figures printed for context, with no target: what the writer lock's
-# robustness costs (a lock that survives its holder's death), and the floor
-# of a call (boundary, handle check and a read of nothing, in ns), which
-# every call pays before its work. A denominator of None prints the figure.
+# Figures printed for context, with no target: the seed's design (a Boost
+# interprocess_mutex + char[128] in POSIX shared memory), what the writer
+# lock's robustness costs (a lock that survives its holder's death), and
+# the floor of a call (boundary, handle check and a read of nothing, in
+# ns), which every call pays before its work. A denominator of None prints
+# the figure.
 CONTEXT = [
+    ("C get 128 B vs Boost interprocess_mutex + char[128]", "c.get128.shmiface", "c.get128.boost_design"),
+    ("C set 128 B vs Boost interprocess_mutex + char[128]", "c.set128.shmiface", "c.set128.boost_design"),
     ("C set 128 B vs robust pthread mutex + memcpy", "c.set128.shmiface", "c.set128.robust_mutex"),
     ("C get 128 B vs robust pthread mutex + memcpy", "c.get128.shmiface", "c.get128.robust_mutex"),
     ("Robust vs plain pthread mutex, set 128 B", "c.set128.robust_mutex", "c.set128.mutex"),

@@ -11,13 +11,16 @@
 #
 # The C programs link the release library with an rpath, as a user's
 # program would; the Python ones run in the project's venv, with matplotlib,
-# posix_ipc and iceoryx2 from bench/requirements.txt. bench_streams runs
-# boost_mq_peer (C++, Boost.Interprocess from Debian's libboost-dev, which
-# is installed with apt-get when its headers are missing).
+# posix_ipc and iceoryx2 from bench/requirements.txt. Boost.Interprocess
+# (Debian's libboost-dev, installed with apt-get when its headers are
+# missing) is in two of them: bench_streams runs boost_mq_peer (C++), and
+# bench_ops links boost_design.cpp, its Boost baseline, so that the
+# baseline's rounds run in bench_ops's own loop.
 
 BENCH_OUT    := $(BUILDDIR)/bench
 BENCH_BIN    := $(BUILDDIR)/bench/bin
 BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Wpedantic -Werror -I$(INCDIR)
+BENCH_CXXFLAGS := -std=c++17 -O2 -Wall -Wextra -Wpedantic -Werror
 BENCH_LINK   := -L$(LIBDIR) -lshmiface -Wl,-rpath,$(LIBDIR) -lpthread
 BENCH_C      := $(basename $(notdir $(wildcard bench/c/bench_*.c)))
 BENCH_PY_ENV := PYTHONPATH=$(CURDIR)/bindings/python
@@ -39,7 +42,18 @@ boost-headers:
 
 $(BENCH_BIN)/boost_mq_peer: bench/c/boost_mq_peer.cpp | boost-headers
 	@mkdir -p $(@D)
-	$(CXX) -std=c++17 -O2 -Wall -Wextra -Wpedantic -Werror $< -o $@ -pthread -lrt
+	$(CXX) $(BENCH_CXXFLAGS) $< -o $@ -pthread -lrt
+
+# bench_ops: C, with its C++ baseline linked in (an explicit rule, which
+# make prefers to the pattern rule above).
+$(BENCH_OUT)/obj/boost_design.o: bench/c/boost_design.cpp bench/c/boost_design.h | boost-headers
+	@mkdir -p $(@D)
+	$(CXX) $(BENCH_CXXFLAGS) -c $< -o $@
+
+$(BENCH_BIN)/bench_ops: bench/c/bench_ops.c bench/c/bench.h bench/c/boost_design.h \
+		$(BENCH_OUT)/obj/boost_design.o $(INCDIR)/shmiface.h | lib
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) $< $(BENCH_OUT)/obj/boost_design.o $(BENCH_LINK) -lstdc++ -lrt -o $@
 
 $(BENCH_BIN)/bench_streams: $(BENCH_BIN)/boost_mq_peer
 
@@ -66,6 +80,10 @@ bench: bench-programs
 # rows of the README-shaped table.
 define BENCH_ROWS
 ^C get 128 B, shmiface +[0-9.,]+ ns/op
+^C set 128 B, Boost interprocess_mutex \+ char\[128\] in POSIX shm +[0-9.,]+ ns/op
+^C get 128 B, Boost interprocess_mutex \+ char\[128\] in POSIX shm +[0-9.,]+ ns/op
+^C set 128 B vs Boost interprocess_mutex \+ char\[128\] +[0-9.,]+× +context$$
+^C get 128 B vs Boost interprocess_mutex \+ char\[128\] +[0-9.,]+× +context$$
 ^C get 128 B vs pthread mutex \+ memcpy +[0-9.,]+× +<= [0-9.]+ +not judged$$
 ^Idle waiter CPU, % of a core +[0-9.,]+ +< 1\.0 +not judged$$
 ^C call floor \(get 0 B\), ns +[0-9.,]+ +context$$
