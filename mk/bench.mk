@@ -87,7 +87,13 @@ define BENCH_ROWS
 ^C get 128 B vs pthread mutex \+ memcpy +[0-9.,]+× +<= [0-9.]+ +not judged$$
 ^Idle waiter CPU, % of a core +[0-9.,]+ +< 1\.0 +not judged$$
 ^C call floor \(get 0 B\), ns +[0-9.,]+ +context$$
-^\| C get 128 B vs pthread mutex \+ memcpy \| .*\| <= [0-9.]+ \|$$
+^\| C get 128 B vs pthread mutex \+ memcpy \| .*\| <= 0\.7 \|$$
+^Python round trip median, ns +[0-9.,]+ +<= 3000 +not judged$$
+^Python round trip median vs C round trip median +[0-9.,]+× +<= 6\.0 +not judged$$
+^Python round trip p99, ns +[0-9.,]+ +<= 20000 +not judged$$
+^\| Python round trip median, ns \| [0-9.,]+ (ns|µs) .*\| <= 3,000 ns \|$$
+^\| Python round trip median vs C round trip median \| .* \(C round trip, shmiface\) \| [0-9.]+× \| <= 6\.0 \|$$
+^\| Python round trip p99, ns \| [0-9.,]+ (ns|µs) .*\| <= 20\.0 µs \|$$
 endef
 export BENCH_ROWS
 
