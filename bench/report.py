@@ -53,7 +53,8 @@ TARGETS = [
 ]
 
 # Figures printed for context, with no target: the seed's design (a Boost
-# interprocess_mutex + char[128] in POSIX shared memory), what the writer
+# interprocess_mutex + char[128] in POSIX shared memory), the round trip
+# with two busy-loop processes competing for the 2 cores, what the writer
 # lock's robustness costs (a lock that survives its holder's death), and
 # the floor of a call (boundary, handle check and a read of nothing, in
 # ns), which every call pays before its work. A denominator of None prints
@@ -65,6 +66,9 @@ CONTEXT = [
     ("C get 128 B vs robust pthread mutex + memcpy", "c.get128.shmiface", "c.get128.robust_mutex"),
     ("Robust vs plain pthread mutex, set 128 B", "c.set128.robust_mutex", "c.set128.mutex"),
     ("C call floor (get 0 B), ns", "c.get0.shmiface", None),
+    ("C round trip under two CPU hogs: median vs quiet (same run)", "c.rtt.shmiface_hogs.median",
+     "c.rtt.shmiface.median"),
+    ("C round trip under two CPU hogs: p99 vs quiet (same run)", "c.rtt.shmiface_hogs.p99", "c.rtt.shmiface.p99"),
     ("C call floor vs get 128 B", "c.get0.shmiface", "c.get128.shmiface"),
     ("C stream latency median vs same-run round trip median", "c.stream.latency.median", "c.stream.rtt.median"),
     ("C stream latency p99 vs same-run round trip p99", "c.stream.latency.p99", "c.stream.rtt.p99"),
@@ -83,6 +87,7 @@ CHART_SERIES = [
     ("c.rtt.spin", "spin-only (the floor)"),
     ("c.rtt.futex", "raw futex"),
     ("c.rtt.pipe", "pipe"),
+    ("c.rtt.shmiface_hogs", "shmiface, two CPU hogs on the cores"),
 ]
 
 

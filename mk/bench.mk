@@ -87,6 +87,10 @@ define BENCH_ROWS
 ^C get 128 B vs pthread mutex \+ memcpy +[0-9.,]+× +<= [0-9.]+ +not judged$$
 ^Idle waiter CPU, % of a core +[0-9.,]+ +< 1\.0 +not judged$$
 ^C call floor \(get 0 B\), ns +[0-9.,]+ +context$$
+^C round trip, shmiface under two CPU hogs, median +[0-9.,]+ (ns|µs)
+^C round trip, shmiface under two CPU hogs, p99 +[0-9.,]+ (ns|µs)
+^C round trip under two CPU hogs: median vs quiet \(same run\) +[0-9.,]+× +context$$
+^C round trip under two CPU hogs: p99 vs quiet \(same run\) +[0-9.,]+× +context$$
 ^\| C get 128 B vs pthread mutex \+ memcpy \| .*\| <= 0\.7 \|$$
 ^Python round trip median, ns +[0-9.,]+ +<= 3000 +not judged$$
 ^Python round trip median vs C round trip median +[0-9.,]+× +<= 6\.0 +not judged$$
