@@ -1,7 +1,11 @@
 /* bench_ops.c — the cost of one set and one get from C.
  *
  *   128-byte string: shmiface vs a process-shared pthread mutex around a
- *                    memcpy in shared memory (the usual hand-made design);
+ *                    memcpy in shared memory (the usual hand-made design),
+ *                    and vs the seed's design: a Boost.Interprocess
+ *                    interprocess_mutex + char[128] in a POSIX shared-memory
+ *                    object (boost_design.cpp, linked in so that its rounds
+ *                    run in the same loop as the others);
  *   0 bytes:         get_bytes of a segment never set, the floor of a call
  *                    (boundary, handle check, a read of nothing), for
  *                    context: what every call pays before its work;
@@ -14,6 +18,7 @@
 #include <sys/mman.h>
 
 #include "bench.h"
+#include "boost_design.h"
 
 #define SMALL 128
 
@@ -73,6 +78,7 @@ typedef struct {
     shmiface_segment *empty; /* never set: its value is 0 bytes */
     mutex_box *box;          /* the baseline */
     mutex_box *robust_box;   /* for context */
+    boost_design *boost;     /* the seed's design */
     char value[SMALL + 1];
     size_t ops;
 } small_ctx;
@@ -93,6 +99,15 @@ static double small_set_mutex(small_ctx *c, mutex_box *box) {
     for (size_t i = 0; i < c->ops; i++) {
         c->value[0] = (char)('a' + i % 26);
         if (mutex_set(box, c->value) != 0) die("mutex_set");
+    }
+    return ns_per_op(t, c->ops);
+}
+
+static double small_set_boost(small_ctx *c) {
+    uint64_t t = now_ns();
+    for (size_t i = 0; i < c->ops; i++) {
+        c->value[0] = (char)('a' + i % 26);
+        if (boost_design_set(c->boost, c->value) != 0) die("boost_design_set");
     }
     return ns_per_op(t, c->ops);
 }
@@ -137,6 +152,19 @@ static double small_get_mutex(small_ctx *c, mutex_box *box) {
     return r;
 }
 
+static double small_get_boost(small_ctx *c) {
+    char buf[SMALL + 1];
+    size_t len = 0, total = 0;
+    uint64_t t = now_ns();
+    for (size_t i = 0; i < c->ops; i++) {
+        if (boost_design_get(c->boost, buf, sizeof buf, &len) != 0) die("boost_design_get");
+        total += len;
+    }
+    double r = ns_per_op(t, c->ops);
+    if (total != c->ops * SMALL) die("boost design get returned %zu bytes in all", total);
+    return r;
+}
+
 static void bench_small(json_out *j, int quick) {
     char name[96];
     unique_name(name, sizeof name, "ops128");
@@ -146,6 +174,10 @@ static void bench_small(json_out *j, int quick) {
     char empty_name[96];
     unique_name(empty_name, sizeof empty_name, "ops0");
     BENCH_OK(shmiface_init_instance(empty_name, &opts, &c.empty));
+    char boost_name[96], err[256];
+    unique_name(boost_name, sizeof boost_name, "boost-design");
+    c.boost = boost_design_new(boost_name, err, sizeof err);
+    if (!c.boost) die("the Boost design's segment: %s", err);
     memset(c.value, 'x', SMALL);
     c.value[SMALL] = '\0';
     series set_s = {"c.set128.shmiface", "C set 128 B, shmiface", "ns/op", {0}, 0};
@@ -154,31 +186,41 @@ static void bench_small(json_out *j, int quick) {
     series get_m = {"c.get128.mutex", "C get 128 B, pthread mutex + memcpy", "ns/op", {0}, 0};
     series set_r = {"c.set128.robust_mutex", "C set 128 B, robust pthread mutex + memcpy", "ns/op", {0}, 0};
     series get_r = {"c.get128.robust_mutex", "C get 128 B, robust pthread mutex + memcpy", "ns/op", {0}, 0};
+    series set_b = {"c.set128.boost_design", "C set 128 B, Boost interprocess_mutex + char[128] in POSIX shm",
+                     "ns/op", {0}, 0};
+    series get_b = {"c.get128.boost_design", "C get 128 B, Boost interprocess_mutex + char[128] in POSIX shm",
+                     "ns/op", {0}, 0};
     series get_0 = {"c.get0.shmiface", "C get 0 B, shmiface (call floor: boundary, handle check, empty read)",
                     "ns/op", {0}, 0};
     int rounds = quick ? 2 : 15;
     small_set_shmiface(&c); /* warm-up: page faults, caches, branch predictors */
     small_set_mutex(&c, c.box);
     small_set_mutex(&c, c.robust_box);
+    small_set_boost(&c);
     empty_get_shmiface(&c);
     for (int r = 0; r < rounds; r++) {
         series_add(&set_s, small_set_shmiface(&c));
         series_add(&set_m, small_set_mutex(&c, c.box));
         series_add(&set_r, small_set_mutex(&c, c.robust_box));
+        series_add(&set_b, small_set_boost(&c));
         series_add(&get_s, small_get_shmiface(&c));
         series_add(&get_m, small_get_mutex(&c, c.box));
         series_add(&get_r, small_get_mutex(&c, c.robust_box));
+        series_add(&get_b, small_get_boost(&c));
         series_add(&get_0, empty_get_shmiface(&c));
     }
     json_metric(j, &set_s);
     json_metric(j, &set_m);
     json_metric(j, &set_r);
+    json_metric(j, &set_b);
     json_metric(j, &get_s);
     json_metric(j, &get_m);
     json_metric(j, &get_r);
+    json_metric(j, &get_b);
     json_metric(j, &get_0);
     BENCH_OK(shmiface_destroy(c.seg));
     BENCH_OK(shmiface_destroy(c.empty));
+    boost_design_free(c.boost);
     mutex_box *boxes[] = {c.box, c.robust_box};
     for (size_t i = 0; i < 2; i++) {
         pthread_mutex_destroy(&boxes[i]->lock);

@@ -8,11 +8,19 @@
  *   futex     a raw futex: every wait sleeps in the kernel, every post wakes
  *   pipe      write()/read() of the payload over two pipes
  *   spin      a flag polled in a loop: the floor for two cores
+ * and, last in each round, shmiface again while two CPU hogs (busy-loop
+ * processes, unpinned, one per core) compete with both partners: started
+ * just before that variant and killed right after it, or by atexit and
+ * their parent-death signal if the run fails. Its rounds are cut short
+ * past a time budget, so a round trip that falls off a cliff shows in its
+ * figures instead of stretching the run.
  * Then a waiter waits 1 s on a segment where nothing happens, and getrusage
  * tells how much CPU it burnt.  usage: bench_roundtrip OUT.json [--quick] */
 #include <linux/futex.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -21,8 +29,56 @@
 
 #define PAYLOAD 128
 
-enum variant { V_SHMIFACE, V_FUTEX, V_PIPE, V_SPIN, V_COUNT };
-static const char *const variant_name[V_COUNT] = {"shmiface", "futex", "pipe", "spin"};
+enum variant { V_SHMIFACE, V_FUTEX, V_PIPE, V_SPIN, V_SHMIFACE_HOGS, V_COUNT };
+static const char *const variant_name[V_COUNT] = {"shmiface", "futex", "pipe", "spin", "shmiface_hogs"};
+static const char *const variant_label[V_COUNT] = {"shmiface", "futex", "pipe", "spin",
+                                                   "shmiface under two CPU hogs"};
+/* The channel a variant uses: the hogs' variant is shmiface's. */
+#define USES_SHMIFACE(v) ((v) == V_SHMIFACE || (v) == V_SHMIFACE_HOGS)
+/* A message with this sequence number tells B to stop (real ones start at 1). */
+#define SEQ_STOP 0u
+
+/* The CPU hogs: busy loops the run starts and stops around one variant. */
+#define N_HOGS 2
+static pid_t hogs[N_HOGS];
+static pid_t hog_owner; /* a forked partner inherits the atexit handler */
+
+static void stop_hogs(void) {
+    if (getpid() != hog_owner) return;
+    for (int i = 0; i < N_HOGS; i++) {
+        if (hogs[i] <= 0) continue;
+        kill(hogs[i], SIGKILL);
+        waitpid(hogs[i], NULL, 0);
+        hogs[i] = 0;
+    }
+}
+
+/* Unpinned: each may run on any CPU (the parent is pinned to cpu 0, and a
+ * child inherits that), so on two cores the scheduler spreads them one per
+ * core, beside both partners. */
+static void start_hogs(void) {
+    pid_t parent = getpid();
+    for (int i = 0; i < N_HOGS; i++) {
+        pid_t p = fork();
+        if (p < 0) die("fork (CPU hog): %s", strerror(errno));
+        if (p == 0) {
+            /* Never outlive the run: not if it is killed, not if it hangs. */
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() != parent) _exit(0);
+            alarm(120);
+            long n = sysconf(_SC_NPROCESSORS_ONLN);
+            cpu_set_t all;
+            CPU_ZERO(&all);
+            for (long cpu = 0; cpu < n && cpu < CPU_SETSIZE; cpu++) CPU_SET((int)cpu, &all);
+            (void)sched_setaffinity(0, sizeof all, &all);
+            for (;;) __asm__ volatile("" ::: "memory");
+        }
+        hogs[i] = p;
+    }
+    /* A moment for the scheduler to place them. */
+    struct timespec settle = {0, 20 * 1000 * 1000};
+    nanosleep(&settle, NULL);
+}
 
 /* The memory the futex and spin variants share, one line per direction. */
 typedef struct {
@@ -60,6 +116,13 @@ static void fill(char *p, uint32_t i) {
     memcpy(p, &i, sizeof i);
 }
 
+/* 1 if the payload is the stop message (B, shmiface channel only). */
+static int is_stop(const char *p) {
+    uint32_t got;
+    memcpy(&got, p, sizeof got);
+    return got == SEQ_STOP;
+}
+
 static void check(const char *p, uint32_t i, const char *who) {
     uint32_t got;
     memcpy(&got, p, sizeof got);
@@ -86,6 +149,7 @@ static void send_msg(channel *c, int from_a, uint32_t seq) {
     fill(buf, seq);
     switch (c->v) {
     case V_SHMIFACE:
+    case V_SHMIFACE_HOGS:
         BENCH_OK(shmiface_set_bytes(from_a ? c->ping_seg : c->pong_seg, (const uint8_t *)buf, PAYLOAD,
                                     SHMIFACE_SET_NOTIFY, NULL));
         break;
@@ -105,15 +169,18 @@ static void send_msg(channel *c, int from_a, uint32_t seq) {
     }
 }
 
-static void receive_msg(channel *c, int at_a, uint32_t seq, uint64_t *seen) {
+/* Returns 1 when B receives the stop message instead of message `seq`. */
+static int receive_msg(channel *c, int at_a, uint32_t seq, uint64_t *seen) {
     char buf[PAYLOAD];
     switch (c->v) {
-    case V_SHMIFACE: {
+    case V_SHMIFACE:
+    case V_SHMIFACE_HOGS: {
         shmiface_segment *seg = at_a ? c->pong_seg : c->ping_seg;
         size_t len = 0;
         BENCH_OK(shmiface_wait(seg, seen, 10000));
         BENCH_OK(shmiface_get_bytes(seg, (uint8_t *)buf, sizeof buf, &len, NULL));
         if (len != PAYLOAD) die("shmiface: a %zu-byte payload", len);
+        if (!at_a && is_stop(buf)) return 1;
         break;
     }
     case V_FUTEX:
@@ -131,6 +198,7 @@ static void receive_msg(channel *c, int at_a, uint32_t seq, uint64_t *seen) {
         die("unknown variant");
     }
     check(buf, seq, variant_name[c->v]);
+    return 0;
 }
 
 static uint64_t notify_count(shmiface_segment *seg) {
@@ -143,31 +211,35 @@ static uint64_t notify_count(shmiface_segment *seg) {
 static void run_b(channel *c, uint32_t first, uint32_t count, int ready_fd) {
     pin_cpu(1);
     uint64_t seen = 0;
-    if (c->v == V_SHMIFACE) {
+    if (USES_SHMIFACE(c->v)) {
         BENCH_OK(shmiface_get_instance(c->ping_name, &c->ping_seg));
         BENCH_OK(shmiface_get_instance(c->pong_name, &c->pong_seg));
         seen = notify_count(c->ping_seg);
     }
     full_write(ready_fd, "r", 1);
     for (uint32_t i = first; i < first + count; i++) {
-        receive_msg(c, 0, i, &seen);
+        if (receive_msg(c, 0, i, &seen)) break;
         send_msg(c, 0, i);
     }
-    if (c->v == V_SHMIFACE) {
+    if (USES_SHMIFACE(c->v)) {
         BENCH_OK(shmiface_destroy(c->ping_seg));
         BENCH_OK(shmiface_destroy(c->pong_seg));
     }
     _exit(0);
 }
 
-/* A: `count` round trips after `warmup` untimed ones; samples in ns. */
-static void run_pair(channel *c, uint32_t warmup, uint32_t count, uint64_t *samples) {
+/* A: `count` round trips after `warmup` untimed ones; samples in ns. With
+ * a budget (ns, shmiface channel only), the warm-up ends after a quarter
+ * of it, the timed trips once it is spent, and B is told to stop. Returns
+ * how many were timed. */
+static uint32_t run_pair(channel *c, uint32_t warmup, uint32_t count, uint64_t budget_ns, uint64_t *samples) {
     static uint32_t next_seq = 1;
     uint32_t first = next_seq;
     next_seq += warmup + count;
+    if (budget_ns && !USES_SHMIFACE(c->v)) die("a time budget needs the shmiface channel");
     int ready[2];
     if (pipe(ready) != 0) die("pipe: %s", strerror(errno));
-    uint64_t seen = c->v == V_SHMIFACE ? notify_count(c->pong_seg) : 0;
+    uint64_t seen = USES_SHMIFACE(c->v) ? notify_count(c->pong_seg) : 0;
     pid_t b = fork();
     if (b < 0) die("fork: %s", strerror(errno));
     if (b == 0) run_b(c, first, warmup + count, ready[1]);
@@ -176,15 +248,26 @@ static void run_pair(channel *c, uint32_t warmup, uint32_t count, uint64_t *samp
     close(ready[0]);
     close(ready[1]);
     pin_cpu(0);
-    for (uint32_t i = first; i < first + warmup + count; i++) {
+    uint32_t timed = 0, i = first;
+    int timing = warmup == 0;
+    uint64_t start = now_ns(), timed_from = start;
+    for (; timed < count; i++) {
         uint64_t t = now_ns();
+        if (!timing && (i - first == warmup || (budget_ns && t - start > budget_ns / 4))) {
+            timing = 1;
+            timed_from = t;
+        }
+        if (timing && budget_ns && timed > 0 && t - timed_from > budget_ns) break;
         send_msg(c, 1, i);
         receive_msg(c, 1, i, &seen);
-        if (i >= first + warmup) samples[i - first - warmup] = now_ns() - t;
+        if (timing) samples[timed++] = now_ns() - t;
     }
+    /* Cut short: B still expects the rest. */
+    if (i - first < warmup + count) send_msg(c, 1, SEQ_STOP);
     int status;
     if (waitpid(b, &status, 0) != b || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         die("%s: the partner process failed", variant_name[c->v]);
+    return timed;
 }
 
 static void bench_round_trips(json_out *j, int quick) {
@@ -197,11 +280,22 @@ static void bench_round_trips(json_out *j, int quick) {
     shmiface_options opts = {.capacity = PAYLOAD};
     BENCH_OK(shmiface_init_instance(c.ping_name, &opts, &c.ping_seg));
     BENCH_OK(shmiface_init_instance(c.pong_name, &opts, &c.pong_seg));
+    /* The hogs' variant has segments of its own: what a waiter learns
+     * under the hogs (its spin budget adapts per segment) must not carry
+     * over into the quiet variant's next round. */
+    channel hc = c;
+    unique_name(hc.ping_name, sizeof hc.ping_name, "ping-hogs");
+    unique_name(hc.pong_name, sizeof hc.pong_name, "pong-hogs");
+    BENCH_OK(shmiface_init_instance(hc.ping_name, &opts, &hc.ping_seg));
+    BENCH_OK(shmiface_init_instance(hc.pong_name, &opts, &hc.pong_seg));
 
-    /* Sleeping variants cost ~10-100 µs a trip: fewer of them. */
+    /* Sleeping variants cost ~10-100 µs a trip: fewer of them. Under hogs a
+     * trip may wait for a time slice: at most 200 ms of them a round. */
     const uint32_t per_round[V_COUNT] = {
         [V_SHMIFACE] = quick ? 50 : 20000, [V_FUTEX] = quick ? 20 : 2000,
-        [V_PIPE] = quick ? 20 : 2000,      [V_SPIN] = quick ? 50 : 20000};
+        [V_PIPE] = quick ? 20 : 2000,      [V_SPIN] = quick ? 50 : 20000,
+        [V_SHMIFACE_HOGS] = quick ? 50 : 20000};
+    const uint64_t budget_ns[V_COUNT] = {[V_SHMIFACE_HOGS] = (quick ? 50 : 200) * 1000000ull};
     const int rounds = quick ? 1 : 5;
     const uint32_t warmup = quick ? 5 : 500;
     uint64_t *all[V_COUNT];
@@ -213,22 +307,25 @@ static void bench_round_trips(json_out *j, int quick) {
         if (!all[v]) die("out of memory");
         snprintf(ids[v][0], sizeof ids[v][0], "c.rtt.%s.median", variant_name[v]);
         snprintf(ids[v][1], sizeof ids[v][1], "c.rtt.%s.p99", variant_name[v]);
-        snprintf(labels[v][0], sizeof labels[v][0], "C round trip, %s, median", variant_name[v]);
-        snprintf(labels[v][1], sizeof labels[v][1], "C round trip, %s, p99", variant_name[v]);
+        snprintf(labels[v][0], sizeof labels[v][0], "C round trip, %s, median", variant_label[v]);
+        snprintf(labels[v][1], sizeof labels[v][1], "C round trip, %s, p99", variant_label[v]);
         medians[v] = (series){ids[v][0], labels[v][0], "ns", {0}, 0};
         p99s[v] = (series){ids[v][1], labels[v][1], "ns", {0}, 0};
     }
     for (int r = 0; r < rounds; r++) {
         for (int v = 0; v < V_COUNT; v++) {
-            c.v = (enum variant)v;
+            channel *ch = v == V_SHMIFACE_HOGS ? &hc : &c;
+            ch->v = (enum variant)v;
             uint64_t *s = all[v] + n_all[v];
-            run_pair(&c, warmup, per_round[v], s);
-            n_all[v] += per_round[v];
-            uint64_t *sorted = malloc(sizeof *sorted * per_round[v]);
+            if (v == V_SHMIFACE_HOGS) start_hogs();
+            uint32_t n = run_pair(ch, warmup, per_round[v], budget_ns[v], s);
+            if (v == V_SHMIFACE_HOGS) stop_hogs();
+            n_all[v] += n;
+            uint64_t *sorted = malloc(sizeof *sorted * n);
             if (!sorted) die("out of memory");
-            memcpy(sorted, s, sizeof *sorted * per_round[v]);
-            series_add(&medians[v], quantile_sorted(sorted, per_round[v], 0.5));
-            series_add(&p99s[v], quantile_sorted(sorted, per_round[v], 0.99));
+            memcpy(sorted, s, sizeof *sorted * n);
+            series_add(&medians[v], quantile_sorted(sorted, n, 0.5));
+            series_add(&p99s[v], quantile_sorted(sorted, n, 0.99));
             free(sorted);
         }
     }
@@ -245,6 +342,8 @@ static void bench_round_trips(json_out *j, int quick) {
     }
     BENCH_OK(shmiface_destroy(c.ping_seg));
     BENCH_OK(shmiface_destroy(c.pong_seg));
+    BENCH_OK(shmiface_destroy(hc.ping_seg));
+    BENCH_OK(shmiface_destroy(hc.pong_seg));
     munmap(c.lines, sizeof *c.lines);
 }
 
@@ -278,6 +377,8 @@ static void bench_idle_waiter(json_out *j, int quick) {
 int main(int argc, char **argv) {
     if (argc < 2) die("usage: bench_roundtrip OUT.json [--quick]");
     int quick = argc > 2 && strcmp(argv[2], "--quick") == 0;
+    hog_owner = getpid();
+    if (atexit(stop_hogs) != 0) die("atexit");
     json_out j = json_open(argv[1], "bench_roundtrip", quick);
     bench_idle_waiter(&j, quick);
     bench_round_trips(&j, quick);
