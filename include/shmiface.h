@@ -130,6 +130,31 @@ typedef struct shmiface_info {
 } shmiface_info;
 
 /**
+ * Where a segment's version and destroyed mark can be read in place,
+ * filled by `shmiface_get_probe`. Read each word with an atomic load
+ * (`__atomic_load_n(p, __ATOMIC_ACQUIRE)`) or through a
+ * `const volatile uint64_t *`, so that the compiler reads it afresh each
+ * time; never write through them.
+ */
+typedef struct shmiface_probe {
+    /**
+     * The version of the segment's current value, as `shmiface_get_bytes`
+     * reports it. Every set changes it, and it only grows while the
+     * handle lives: one version is never the version of two values.
+     */
+    const uint64_t *version;
+    /**
+     * A word in which `destroyed_bit` is set once the owner has destroyed
+     * the segment (it is never cleared). Its other bits change too.
+     */
+    const uint64_t *state;
+    /**
+     * The bit of `*state` that marks the segment destroyed.
+     */
+    uint64_t destroyed_bit;
+} shmiface_probe;
+
+/**
  * How `shmiface_create` makes a segment. All-zero means every default.
  * Pass `sizeof(shmiface_create_options)` as `options_size`, so the struct
  * can grow: a newer library reads what it knows of an older struct.
@@ -538,6 +563,39 @@ shmiface_status shmiface_set_spin_ns(uint64_t ns);
  * shmiface_spin_ns: the current spin budget of this process, in nanoseconds.
  */
 uint64_t shmiface_spin_ns(void);
+
+/**
+ * shmiface_get_probe: fills `*out` with the addresses of the segment's
+ * current version and of the word that marks it destroyed, in the
+ * mapping, so that a reader who keeps the value it read last (with its
+ * version, from `shmiface_next` with `SHMIFACE_LATEST` or
+ * `shmiface_get_bytes`) can tell with two loads and no call that it is
+ * still current: while `*version` equals the kept version and
+ * `*state & destroyed_bit` is 0, the kept value is the segment's value.
+ * Anything else: read again with a call (which returns `DESTROYED` once
+ * the segment is destroyed).
+ *
+ * `out_size` is the caller's `sizeof(shmiface_probe)`, so the struct can
+ * grow: the library writes at most that many bytes, zeroing what it has
+ * no value for; a size smaller than ABI 1.1's struct is
+ * `INVALID_ARGUMENT`. A destroyed segment still has a probe (its state
+ * says destroyed). `BAD_HANDLE` if `seg` is not a live handle.
+ *
+ * Ownership: the addresses point into the mapping of `seg` and belong to
+ * the library; they stay valid until `shmiface_destroy` of `seg`, and
+ * not in a process forked since (the handle is not live there either).
+ * Thread-safety: any thread; the words may be read from any thread, at
+ * any time while the handle lives, concurrently with every call.
+ *
+ * # Safety
+ * `seg` may be any value: NULL returns `NULL_ARGUMENT`, and any other
+ * pointer that is not a live handle returns `BAD_HANDLE` (nothing is read
+ * through it); no other thread may destroy the handle during the call.
+ * `out` must be NULL or valid for `out_size` bytes of writes.
+ */
+shmiface_status shmiface_get_probe(const shmiface_segment *seg,
+                                   shmiface_probe *out,
+                                   size_t out_size);
 
 /**
  * shmiface_create: `shmiface_init_instance` with the options of ABI 1.1,

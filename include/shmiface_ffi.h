@@ -41,6 +41,12 @@ typedef struct shmiface_info {
     bool destroyed;
 } shmiface_info;
 
+typedef struct shmiface_probe {
+    const uint64_t *version;
+    const uint64_t *state;
+    uint64_t destroyed_bit;
+} shmiface_probe;
+
 typedef struct shmiface_create_options {
     uint64_t capacity;
     uint32_t mode;
@@ -158,6 +164,10 @@ const char *shmiface_version(void);
 shmiface_status shmiface_set_spin_ns(uint64_t ns);
 
 uint64_t shmiface_spin_ns(void);
+
+shmiface_status shmiface_get_probe(const shmiface_segment *seg,
+                                   shmiface_probe *out,
+                                   size_t out_size);
 
 shmiface_status shmiface_create(const char *name,
                                 const shmiface_create_options *options,

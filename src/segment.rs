@@ -223,6 +223,16 @@ impl Segment {
         value::read(&self.map, None)
     }
 
+    /// The two words a reader may poll to learn, without a call, whether
+    /// the value changed since it last read it: the published version of
+    /// the current value, and the events word whose
+    /// [`layout::SEQ_DESTROYED`] bit the owner's destroy sets. Both live in
+    /// this handle's mapping, which stays mapped while the handle lives.
+    pub fn probe_words(&self) -> (&AtomicU64, &AtomicU64) {
+        let header = self.map.header();
+        (&header.published.current, &header.events.seq)
+    }
+
     /// The value as a new vector, with its version.
     pub fn read(&self) -> Result<(Vec<u8>, u64)> {
         let mut buf = vec![0u8; self.peek()?.len];

@@ -73,8 +73,9 @@ extern "C" {
 
 /*
  * Functions added after ABI version 1.0 (the tuning knobs, and 1.1's
- * streams: history, next, loans, borrows): an older libshmiface.so.1 may
- * lack them, so a missing one is left NULL instead of failing the open.
+ * streams: history, next, loans, borrows, and the probe): an older
+ * libshmiface.so.1 may lack them, so a missing one is left NULL instead of
+ * failing the open.
  * Check the pointer before calling it (`dl.next != NULL`: the library has
  * streams).
  */
@@ -96,7 +97,9 @@ extern "C" {
        size_t *len_out, int64_t timeout_ms))                                              \
     X(shmiface_status, release, (const shmiface_segment *seg, uint64_t version))          \
     X(shmiface_status, get_info_ex,                                                       \
-      (const shmiface_segment *seg, shmiface_info_ex *out, size_t out_size))
+      (const shmiface_segment *seg, shmiface_info_ex *out, size_t out_size))              \
+    X(shmiface_status, get_probe,                                                         \
+      (const shmiface_segment *seg, shmiface_probe *out, size_t out_size))
 
 /* Size of shmiface_dl.error, NUL included. */
 #define SHMIFACE_DL_ERROR_LEN 512

@@ -6,6 +6,7 @@
 
 mod boundary;
 mod handles;
+mod probe;
 mod streams;
 pub mod types;
 
@@ -15,6 +16,7 @@ use boundary::{
     bytes_in, bytes_out, c_string, guard, handle, name_arg, put, required_mut, timeout_arg,
     with_len_out,
 };
+pub use probe::*;
 pub use streams::*;
 pub use types::*;
 

@@ -65,6 +65,14 @@ static shmiface_status call_get_info(shmiface_segment *seg) {
     if (st != SHMIFACE_OK && memcmp(&info, &before, sizeof info) != 0) untouched = 0;
     return st;
 }
+static shmiface_status call_get_probe(shmiface_segment *seg) {
+    shmiface_probe probe;
+    memset(&probe, 0xa5, sizeof probe);
+    shmiface_probe before = probe;
+    shmiface_status st = shmiface_get_probe(seg, &probe, sizeof probe);
+    if (st != SHMIFACE_OK && memcmp(&probe, &before, sizeof probe) != 0) untouched = 0;
+    return st;
+}
 static shmiface_status call_destroy(shmiface_segment *seg) { return shmiface_destroy(seg); }
 
 struct function {
@@ -83,6 +91,7 @@ static const struct function FUNCTIONS[] = {
     {"shmiface_wait", call_wait},
     {"shmiface_wait", call_wait_no_cursor},
     {"shmiface_get_info", call_get_info},
+    {"shmiface_get_probe", call_get_probe},
     {"shmiface_destroy", call_destroy}, /* last: a bad destroy must not free anything either */
 };
 #define N_FUNCTIONS (sizeof FUNCTIONS / sizeof FUNCTIONS[0])

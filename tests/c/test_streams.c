@@ -1,7 +1,10 @@
 /* ABI 1.1's streams from C: shmiface_create with history, next (order,
  * losses as version gaps, LATEST, waiting), loans, borrows, the extended
  * info, and every status their bad input gives. A producer in a forked
- * child shows a consumer in another process getting every value in order. */
+ * child shows a consumer in another process getting every value in order.
+ * The probe (shmiface_get_probe): every set moves its version, the owner's
+ * destroy sets its bit, and a value kept while it says nothing moved is
+ * the current one, under a writer in another process. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdint.h>
@@ -192,6 +195,139 @@ static int test_a_consumer_in_another_process(void) {
     return 0;
 }
 
+/* ---- the probe: a kept value checked with two loads, no call ---- */
+
+static uint64_t load_word(const uint64_t *word) { return __atomic_load_n(word, __ATOMIC_ACQUIRE); }
+
+/* The current value through a call, with its version (next, LATEST). */
+static shmiface_status read_latest(shmiface_segment *seg, uint8_t *buf, size_t *len, uint64_t *version) {
+    *version = SHMIFACE_LATEST;
+    return shmiface_next(seg, version, buf, CAP, len, 0);
+}
+
+static int test_probe(void) {
+    const char *name = unique_name("probe");
+    shmiface_segment *seg = NULL, *other = NULL;
+    CHECK_STATUS(make(name, 2, &seg), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_get_instance(name, &other), SHMIFACE_OK);
+    shmiface_probe probe;
+    CHECK_STATUS(shmiface_get_probe(NULL, &probe, sizeof probe), SHMIFACE_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(shmiface_get_probe(seg, NULL, sizeof probe), SHMIFACE_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(shmiface_get_probe(seg, &probe, sizeof probe - 1), SHMIFACE_ERR_INVALID_ARGUMENT);
+    /* A caller's larger struct: what the library does not know is zeroed. */
+    struct {
+        shmiface_probe p;
+        uint64_t future;
+    } bigger;
+    memset(&bigger, 0xa5, sizeof bigger);
+    CHECK_STATUS(shmiface_get_probe(seg, &bigger.p, sizeof bigger), SHMIFACE_OK);
+    CHECK(bigger.future == 0);
+    CHECK_STATUS(shmiface_get_probe(seg, &probe, sizeof probe), SHMIFACE_OK);
+    CHECK(probe.version == bigger.p.version && probe.state == bigger.p.state);
+    CHECK(probe.version != NULL && probe.state != NULL && probe.destroyed_bit != 0);
+    /* Handles of one mapping see the same words. */
+    shmiface_probe theirs;
+    CHECK_STATUS(shmiface_get_probe(other, &theirs, sizeof theirs), SHMIFACE_OK);
+    CHECK(theirs.version == probe.version && theirs.state == probe.state);
+
+    /* Never set: version 0. Every kind of set moves it to the value's version. */
+    CHECK(load_word(probe.version) == 0 && (load_word(probe.state) & probe.destroyed_bit) == 0);
+    uint8_t buf[CAP];
+    size_t len = 0;
+    uint64_t kept = 0, v = 0;
+    CHECK_STATUS(read_latest(seg, buf, &len, &kept), SHMIFACE_OK);
+    CHECK(kept == 0 && len == 0 && load_word(probe.version) == kept);
+    CHECK_STATUS(shmiface_set_string(other, "from the other handle"), SHMIFACE_OK);
+    CHECK(load_word(probe.version) == 1);
+    CHECK_STATUS(shmiface_set_bytes(seg, (const uint8_t *)"b", 1, 0, &v), SHMIFACE_OK);
+    CHECK(v == 2 && load_word(probe.version) == 2);
+    CHECK_STATUS(shmiface_compare_and_set(seg, 2, (const uint8_t *)"c", 1, 0, &v), SHMIFACE_OK);
+    CHECK(v == 3 && load_word(probe.version) == 3);
+    uint8_t *slot = NULL;
+    size_t room = 0;
+    CHECK_STATUS(shmiface_loan(seg, &slot, &room), SHMIFACE_OK);
+    CHECK(load_word(probe.version) == 3); /* a loan is not a value yet */
+    CHECK_STATUS(shmiface_discard(seg), SHMIFACE_OK);
+    CHECK(load_word(probe.version) == 3);
+    CHECK_STATUS(shmiface_loan(seg, &slot, &room), SHMIFACE_OK);
+    memcpy(slot, "d", 1);
+    CHECK_STATUS(shmiface_publish(seg, 1, 0, &v), SHMIFACE_OK);
+    CHECK(v == 4 && load_word(probe.version) == 4);
+    CHECK_STATUS(shmiface_notify(seg), SHMIFACE_OK);
+    CHECK(load_word(probe.version) == 4 && (load_word(probe.state) & probe.destroyed_bit) == 0);
+    /* The probe's version is the one a read reports. */
+    uint64_t got = 0;
+    CHECK_STATUS(shmiface_get_bytes(other, buf, sizeof buf, &len, &got), SHMIFACE_OK);
+    CHECK(got == load_word(probe.version) && len == 1 && buf[0] == 'd');
+
+    /* The owner's destroy sets the bit in the words the other handle still maps. */
+    CHECK_STATUS(shmiface_destroy(seg), SHMIFACE_OK);
+    CHECK((load_word(theirs.state) & theirs.destroyed_bit) != 0);
+    CHECK(load_word(theirs.version) == 4);
+    CHECK_STATUS(shmiface_get_bytes(other, buf, sizeof buf, &len, NULL), SHMIFACE_ERR_DESTROYED);
+    shmiface_probe after;
+    CHECK_STATUS(shmiface_get_probe(other, &after, sizeof after), SHMIFACE_OK);
+    CHECK(after.version == theirs.version && after.state == theirs.state);
+    CHECK_STATUS(shmiface_destroy(other), SHMIFACE_OK);
+    CHECK_STATUS(shmiface_get_probe(other, &after, sizeof after), SHMIFACE_ERR_BAD_HANDLE);
+    return 0;
+}
+
+/* A writer in a child process sets 20000 numbered values while this one
+ * keeps the value it read last and reads again only when the probe says
+ * the version moved. Whenever the probe says the kept version is current,
+ * a read through a call that finds that same version finds that same value;
+ * and the kept versions only grow. */
+static int test_probe_under_a_writer_in_another_process(void) {
+    const char *name = unique_name("probeproc");
+    shmiface_segment *seg = NULL;
+    CHECK_STATUS(make(name, 1, &seg), SHMIFACE_OK);
+    shmiface_probe probe;
+    CHECK_STATUS(shmiface_get_probe(seg, &probe, sizeof probe), SHMIFACE_OK);
+    const uint64_t count = 20000;
+    pid_t pid = fork();
+    if (pid == 0) {
+        shmiface_segment *w = NULL;
+        if (shmiface_get_instance(name, &w) != SHMIFACE_OK) _exit(2);
+        for (uint64_t n = 1; n <= count; n++)
+            if (set_numbered(w, n) != SHMIFACE_OK) _exit(3);
+        shmiface_destroy(w);
+        _exit(0);
+    }
+    uint8_t kept[CAP], buf[CAP];
+    size_t kept_len = 0, len = 0;
+    uint64_t kept_version = 0, hits = 0, misses = 0, checked = 0;
+    double deadline = test_now() + 60;
+    while (kept_version < count && test_now() < deadline) {
+        uint64_t now = load_word(probe.version);
+        if (now == kept_version && (load_word(probe.state) & probe.destroyed_bit) == 0) {
+            hits++;
+            uint64_t v = 0;
+            CHECK_STATUS(shmiface_get_bytes(seg, buf, sizeof buf, &len, &v), SHMIFACE_OK);
+            CHECK(v >= kept_version);
+            if (v == kept_version) {
+                CHECK(len == kept_len && memcmp(buf, kept, len) == 0);
+                checked++;
+            }
+            continue;
+        }
+        uint64_t before = kept_version;
+        CHECK_STATUS(read_latest(seg, kept, &kept_len, &kept_version), SHMIFACE_OK);
+        CHECK(kept_version >= before && kept_version >= now);
+        CHECK(kept_version == 0 || number_of(kept, kept_len) == kept_version);
+        misses++;
+    }
+    int ws = 0;
+    waitpid(pid, &ws, 0);
+    CHECK(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    CHECK(kept_version == count);
+    printf("  reader: %llu reads through a call, %llu kept values confirmed current\n",
+           (unsigned long long)misses, (unsigned long long)checked);
+    (void)hits;
+    CHECK_STATUS(shmiface_destroy(seg), SHMIFACE_OK);
+    return 0;
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     RUN_TEST(test_next_in_order_with_losses);
@@ -199,5 +335,7 @@ int main(void) {
     RUN_TEST(test_loans);
     RUN_TEST(test_borrows);
     RUN_TEST(test_a_consumer_in_another_process);
+    RUN_TEST(test_probe);
+    RUN_TEST(test_probe_under_a_writer_in_another_process);
     return TEST_SUMMARY();
 }

@@ -87,6 +87,20 @@ static void check_streams(const shmiface_dl *dl, const char *base) {
     shmiface_info_ex ex;
     CHECK(dl->get_info_ex(seg, &ex, sizeof ex) == SHMIFACE_OK);
     CHECK(ex.history == 4 && ex.info.version == 7);
+
+    /* the probe: the version in place, moved by a set */
+    CHECK(dl->get_probe != NULL);
+    if (dl->get_probe != NULL) {
+        shmiface_probe probe;
+        CHECK(dl->get_probe(seg, &probe, sizeof probe) == SHMIFACE_OK);
+        CHECK(probe.version != NULL && probe.state != NULL && probe.destroyed_bit != 0);
+        if (probe.version != NULL && probe.state != NULL) {
+            CHECK(__atomic_load_n(probe.version, __ATOMIC_ACQUIRE) == 7);
+            CHECK(dl->set_string(seg, "moved") == SHMIFACE_OK);
+            CHECK(__atomic_load_n(probe.version, __ATOMIC_ACQUIRE) == 8);
+            CHECK((__atomic_load_n(probe.state, __ATOMIC_ACQUIRE) & probe.destroyed_bit) == 0);
+        }
+    }
     CHECK(dl->destroy(seg) == SHMIFACE_OK);
 }
 

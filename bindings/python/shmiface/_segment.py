@@ -8,7 +8,7 @@ from typing import Any, Callable, ClassVar, Iterator, Optional, Union
 
 from . import _args, _current, _raw, _streams, _views
 from ._async_streams import AsyncValues, next_async
-from ._fastpath import as_chars, reader, text_writer
+from ._fastpath import NOTHING_KEPT, Probe, as_chars, reader, text_writer
 from ._errors import check, error_for
 from ._handle import Handle, get_ident
 from ._lib import ffi, lib
@@ -77,6 +77,9 @@ class Segment:
         # interpreter exits; it holds the Handle, not the Segment.
         self._finalizer = weakref.finalize(self, self._handle.close, _EXIT_GRACE_SECONDS)
         first = self.info()
+        # What get_bytes and get_string keep, and where they check it (_fastpath).
+        self._probe = Probe(ptr)
+        self._kept = NOTHING_KEPT
         self._handle.owner = first.is_owner
         self._capacity = first.capacity
         self._history = first.history
@@ -304,6 +307,7 @@ class Segment:
             return
         self._finalizer.detach()
         _current.forget(self)
+        self._kept = NOTHING_KEPT
         check(self._handle.close(_DESTROY_GRACE_SECONDS))
 
     def __enter__(self) -> "Segment":
