@@ -1,5 +1,6 @@
 //! Streams under crashes: writers SIGKILLed at every crash point of a set,
-//! and with a loan open, while a consumer in another process reads every
+//! with a loan open, and at random moments, while a consumer in another
+//! process reads every
 //! value with `next`. The consumer must never get a torn value or one that
 //! was never published, its versions must only grow, and every gap it
 //! reports must be exactly the values it did not get.
@@ -37,14 +38,21 @@ fn child_entry() {
     }
 }
 
+/// Writer id whose value ends a consumer's run, whatever its version.
+const STOP: u64 = 1999;
+
 /// Sets one value whose counter is the version it becomes, so a reader can
-/// check each version holds its own value.
-fn set_numbered(seg: &Segment, id: u64) -> u64 {
+/// check each version holds its own value. `known` is the version the
+/// caller believes current: a writer that keeps it spends its time in the
+/// set itself, where a random kill should land, not in `info`.
+fn set_numbered(seg: &Segment, id: u64, known: &mut u64) -> u64 {
     loop {
-        let current = seg.info().unwrap().version;
-        match seg.compare_and_set(current, &pattern(id, current + 1, CAP), false) {
-            Ok(v) => return v,
-            Err(e) if e.kind() == ErrorKind::Conflict => continue,
+        match seg.compare_and_set(*known, &pattern(id, *known + 1, CAP), false) {
+            Ok(v) => {
+                *known = v;
+                return v;
+            }
+            Err(e) if e.kind() == ErrorKind::Conflict => *known = seg.info().unwrap().version,
             Err(e) => panic!("{e}"),
         }
     }
@@ -57,8 +65,9 @@ fn run_role(role: &str, args: &[String]) -> i32 {
             let seg = Segment::attach(name).unwrap();
             let id: u64 = args[1].parse().unwrap();
             let count: u64 = args[2].parse().unwrap();
+            let mut known = seg.info().unwrap().version;
             for _ in 0..count {
-                set_numbered(&seg, id);
+                set_numbered(&seg, id, &mut known);
             }
             0
         }
@@ -72,7 +81,8 @@ fn run_role(role: &str, args: &[String]) -> i32 {
             unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
             unreachable!()
         }
-        // Follows the stream until version `last`, checking every value.
+        // Follows the stream until version `last` or a value of writer
+        // STOP, checking every value.
         "consumer" => {
             let seg = Segment::attach(name).unwrap();
             let last: u64 = args[1].parse().unwrap();
@@ -107,6 +117,9 @@ fn run_role(role: &str, args: &[String]) -> i32 {
                 lost += s.version - after - 1;
                 got += 1;
                 after = s.version;
+                if tag >> 48 == STOP {
+                    break;
+                }
             }
             say(format!("got {got} lost {lost}"));
             0
@@ -169,5 +182,43 @@ fn writers_killed_at_every_step_never_disturb_a_consumer() {
     eprintln!(
         "crash point: streams: {kills} writers killed (copying, copied, published, loan open), \
          {last} versions, consumer got {got} lost {lost}, torn 0, never-published 0"
+    );
+}
+
+#[test]
+fn writers_killed_at_random_never_disturb_a_consumer() {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+
+    let name = unique("stream-random-kills");
+    let _cleanup = Cleanup(name.clone());
+    let owner = Segment::create(&name, &options()).unwrap();
+    let mut consumer = spawn_role("consumer", &[&name, &u64::MAX.to_string()]);
+    assert_eq!(consumer.line(), "following");
+    let kills = 40u64;
+    let mut delays = Vec::new();
+    for k in 0..kills {
+        let mut writer = spawn_role("writer", &[&name, &(100 + k).to_string(), "100000000"]);
+        // A random moment in the writer's first few milliseconds of sets.
+        let micros = 200 + RandomState::new().build_hasher().finish() % 3000;
+        delays.push(micros);
+        std::thread::sleep(Duration::from_micros(micros));
+        writer.kill();
+    }
+    let mut known = owner.info().unwrap().version;
+    let last = set_numbered(&owner, STOP, &mut known);
+    let report = consumer.line();
+    assert_eq!(consumer.exit_code(), 0, "{report}");
+    let f: Vec<u64> = report
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let (got, lost) = (f[0], f[1]);
+    assert_eq!(got + lost, last, "every version read or counted lost");
+    let inside = owner.info().unwrap().lock_recoveries;
+    eprintln!(
+        "random kills: streams: {kills} writers killed after 200-3200 us \
+         ({inside} inside the lock), {last} versions, consumer got {got} lost {lost}, \
+         torn 0, never-published 0"
     );
 }
