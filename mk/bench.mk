@@ -37,8 +37,7 @@ $(BENCH_BIN)/%: bench/c/%.c bench/c/bench.h $(INCDIR)/shmiface.h | lib
 
 # Boost.Interprocess is header-only: the Debian package is all it takes.
 boost-headers:
-	@test -d $(BOOST_IPC) || { echo "== installing libboost-dev (Boost.Interprocess headers)"; \
-		apt-get update -qq && apt-get install -y -qq libboost-dev; }
+	@$(SHMC_ENSURE) $(BOOST_IPC):libboost-dev
 
 $(BENCH_BIN)/boost_mq_peer: bench/c/boost_mq_peer.cpp | boost-headers
 	@mkdir -p $(@D)

@@ -15,6 +15,7 @@ SHMC_LINK     := -L$(LIBDIR) -lshmiface -Wl,-rpath,$(LIBDIR) -pthread
 # A hang guard for each test program, never a timing assertion.
 SHMC_TIMEOUT  := timeout --kill-after=10 120
 SHMC_ENSURE   := $(SHMC_DIR)/ensure-tools.sh
+SHMC_NO_STRAY := bash $(SHMC_DIR)/tests/no_stray_output.sh
 
 SHMC_OWNER    := $(SHMC_BUILD)/owner
 SHMC_WRITER   := $(SHMC_BUILD)/writer
@@ -84,11 +85,16 @@ test-c-ctypes: lib
 	$(SHMC_TIMEOUT) $(PYTHON3) $(SHMC_DIR)/examples/ctypes_example.py
 
 # (1) make install into a temporary prefix; a C program built with pkg-config
-# alone and a C++ program built with CMake find_package run against it; a
-# static link with `pkg-config --static`; make uninstall leaves nothing.
+# alone and a C++ program built with CMake find_package run against it;
+# static links with `pkg-config shmiface-static` and with `cc -static` and
+# `pkg-config --static shmiface`; make uninstall leaves nothing.
+# Its output is checked too: a line starting [ or { is some command's JSON
+# leaking out of a check (`shmiface ls --json` once printed a stray `[]`
+# into make test's output this way).
 test-c-install: lib bridge
 	$(SHMC_ENSURE) pkg-config cmake
-	MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" $(SHMC_TIMEOUT) bash $(SHMC_DIR)/tests/test_install.sh
+	MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" $(SHMC_TIMEOUT) bash $(SHMC_DIR)/tests/test_install.sh \
+		| $(SHMC_NO_STRAY) test-c-install
 
 # (5) The demo's pieces, scripted: appended "..." for the C and the Python
 # writer, no lost last update, SIGTERM shutdown, takeover after kill -9;

@@ -35,7 +35,7 @@ test-capi-sanitize: $(addprefix $(BUILDDIR)/c/sanitize/,$(C_TESTS))
 	  $(C_RUN_ENV) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $$t; done
 
 ensure-valgrind:
-	@command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
+	@$(SHMC_ENSURE) valgrind
 
 test-capi-valgrind: ensure-valgrind $(addprefix $(BUILDDIR)/c/plain/,$(C_TESTS))
 	for t in $(addprefix $(BUILDDIR)/c/plain/,$(C_TESTS)); do echo "== $$t (valgrind)"; \

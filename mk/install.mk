@@ -18,8 +18,12 @@ SHMI_GEN     := $(BUILDDIR)/install
 SHMI_VERSION := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n1)
 # The system libraries libshmiface.a needs, from `cargo rustc --release --lib
 # --crate-type staticlib -- --print native-static-libs` (Rust 1.95,
-# x86_64-linux-gnu). test-c-install links a program statically with them.
-SHMI_LIBS_PRIVATE := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+# x86_64-linux-gnu), less its -lgcc_s: the compiler driver adds the unwinder
+# itself (libgcc_s in a dynamic link, libgcc_eh in a -static one), and an
+# explicit -lgcc_s makes `cc -static ... $(pkg-config --static --libs
+# shmiface)` fail, as there is no libgcc_s.a. test-c-install links programs
+# statically both ways with them.
+SHMI_LIBS_PRIVATE := -lutil -lrt -lpthread -lm -ldl -lc
 
 # Every installed file, one a line: MODE:DESTINATION:SOURCE, the destination
 # relative to $(PREFIX). Adding a file to the install is one line here.

@@ -4,9 +4,15 @@
 #   bindings/c/ensure-tools.sh [COMMAND[:PACKAGE]...]   (default: pkg-config cmake)
 #
 # Each COMMAND missing from PATH is installed from Debian's PACKAGE (by
-# default the package of the same name; apt-get update first, once). Already present: does nothing and
+# default the package of the same name; apt-get update first, once). A
+# COMMAND that starts with / is a path that must exist instead (headers:
+# /usr/include/boost/interprocess:libboost-dev). Already present: does nothing and
 # never touches the network. Needs root (or sudo) only when it installs.
 set -euo pipefail
+
+present() {
+    if [[ $1 == /* ]]; then test -e "$1"; else command -v "$1" >/dev/null 2>&1; fi
+}
 
 tools=("$@")
 (( ${#tools[@]} )) || tools=(pkg-config cmake)
@@ -14,7 +20,7 @@ tools=("$@")
 missing=() packages=()
 for spec in "${tools[@]}"; do
     tool=${spec%%:*}
-    command -v "$tool" >/dev/null 2>&1 || { missing+=("$tool"); packages+=("${spec#*:}"); }
+    present "$tool" || { missing+=("$tool"); packages+=("${spec#*:}"); }
 done
 (( ${#missing[@]} )) || exit 0
 
@@ -37,5 +43,5 @@ echo "ensure-tools: installing ${packages[*]} (apt-get)" >&2
     "${packages[@]}" >/dev/null
 
 for tool in "${missing[@]}"; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "ensure-tools: $tool still missing" >&2; exit 1; }
+    present "$tool" || { echo "ensure-tools: $tool still missing" >&2; exit 1; }
 done

@@ -169,7 +169,7 @@ struct Options {
     }
 };
 
-// A snapshot for monitoring: the C struct, fields as in ABI.md.
+// A snapshot for monitoring: the C struct, fields as in docs/c-api.md.
 using Info = shmiface_info;
 // The same with the history's figures (history, oldest_version).
 using InfoEx = shmiface_info_ex;

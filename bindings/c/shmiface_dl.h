@@ -2,7 +2,7 @@
  * shmiface_dl.h — use libshmiface without linking against it.
  *
  * shmiface_dl_open() dlopen()s the library at run time, resolves every
- * function of the C ABI (ABI.md) into a table of function pointers and
+ * function of the C ABI (docs/c-api.md) into a table of function pointers and
  * checks that the library speaks SHMIFACE_ABI_VERSION. A program built
  * this way starts and runs without libshmiface installed, and can turn a
  * shared-memory feature on only when the library is there (plugins,
@@ -42,7 +42,7 @@ extern "C" {
  * agrees with the prototype in shmiface.h are all generated from these
  * lists, so adding a function to the ABI is one line here.
  *
- * SHMIFACE_DL_FUNCTIONS: ABI.md version 1; a library lacking one is refused.
+ * SHMIFACE_DL_FUNCTIONS: ABI version 1; a library lacking one is refused.
  */
 #define SHMIFACE_DL_FUNCTIONS(X)                                                          \
     X(shmiface_status, init_instance,                                                     \

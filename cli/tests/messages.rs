@@ -130,6 +130,30 @@ fn wait_says_when_the_owner_is_dead() {
     assert_eq!(woke.text(), "from a survivor\n");
 }
 
+/// `watch` on a segment whose owner is already dead says so once, at the
+/// start, and still prints every value another process sets.
+#[test]
+fn watch_says_when_the_owner_is_already_dead() {
+    let _serial = ownerless_lock();
+    let name = unique("dead-watch");
+    let _cleanup = Cleanup(name.clone());
+    let owner = Peer::owner(Lang::C, &name, 16, 0o600, false);
+    let pid = owner.pid;
+    owner.kill();
+    let said = format!("shmiface: {name}: its owner (pid {pid}) is dead; still waiting");
+
+    let watching = spawn_cli(&["watch", &name]);
+    assert!(watching.err_line().starts_with(&said));
+    until_waiting(&name);
+    cli(&["set", &name, "one", "--notify"]).ok();
+    assert_eq!(watching.line(), "one");
+    cli(&["set", &name, "two", "--notify"]).ok();
+    assert_eq!(watching.line(), "two");
+    watching.signal(libc::SIGINT);
+    let ended = watching.finish().ok();
+    assert_eq!(ended.stderr, "", "said once: {ended:?}");
+}
+
 /// The owner dies while `wait` and `watch` wait: each says so once, and
 /// goes on (watch until SIGINT, wait until a notification).
 #[test]

@@ -1,6 +1,6 @@
 //! The C-visible types and constants of ABI version 1 (and its minor
-//! revision 1.1). Names and numbers here are the contract of
-//! `shared/ABI.md`: add, never change.
+//! revision 1.1). Names and numbers here are the ABI's contract
+//! (docs/c-api.md): add, never change.
 #![allow(non_camel_case_types)]
 
 use crate::error::ErrorKind;

@@ -1,7 +1,8 @@
 """Every relative link in every Markdown file of the repository resolves
 to a file or directory inside it (and an anchor to a heading of the file it
 names); no link or mention leads out of it, such as to a ../shared folder
-that a clone does not have.
+that a clone does not have; and no tracked file of any kind (code comments,
+tests, headers) names a contract page that is not in the repository.
 
     python3 tests/docs/check_links.py     (make test-docs)
 """
@@ -14,8 +15,10 @@ import markdown
 
 # Links that leave for the web are not this test's business.
 _EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)
-# Contracts kept outside the repository, which no reader of a clone has.
+# Contracts kept outside the repository, which no reader of a clone has:
+# by path in Markdown, by bare name in any tracked file.
 _OUTSIDE = re.compile(r"(?:^|[\s`(\[/])shared/(?:ABI|PYTHON|DESIGN)\.md")
+_OUTSIDE_NAME = re.compile(r"\b(?:ABI|PYTHON|DESIGN)\.md\b")
 
 
 def problems():
@@ -41,6 +44,24 @@ def problems():
         for number, line in enumerate(text.splitlines(), 1):
             if _OUTSIDE.search(line):
                 found.append(f"{where}:{number}: names a file outside the repository: {line.strip()}")
+    found.extend(names_outside())
+    return found
+
+
+def names_outside():
+    """Lines of tracked files that name a contract page absent from the tree."""
+    present = {p.name for p in markdown.files()}
+    found = []
+    for path in markdown.tracked_files():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            for match in _OUTSIDE_NAME.finditer(line):
+                if match.group(0) not in present:
+                    where = path.relative_to(markdown.ROOT)
+                    found.append(f"{where}:{number}: names {match.group(0)}, which the repository does not have: {line.strip()}")
     return found
 
 

@@ -23,6 +23,15 @@ def files():
     return sorted(ROOT / p for p in out.splitlines() if (ROOT / p).is_file())
 
 
+def tracked_files():
+    """Every file of the work tree that git tracks or would, of any kind."""
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout
+    return sorted(ROOT / p for p in out.splitlines() if (ROOT / p).is_file())
+
+
 def prose_lines(text):
     """(line number, line) outside fenced code blocks."""
     fenced = False

@@ -1,4 +1,4 @@
-"""ctypes_example.py — libshmiface from Python's ctypes, written from ABI.md alone.
+"""ctypes_example.py — libshmiface from Python's ctypes, written from docs/c-api.md alone.
 
 No cffi, no header, no shmiface package: this is what any FFI (LuaJIT,
 Julia, Node, ...) has to do, spelled out in the standard library.

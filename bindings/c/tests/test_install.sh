@@ -3,7 +3,7 @@
 # against the installed files only:
 #   - a C program with `pkg-config --cflags --libs shmiface` alone,
 #   - the same C program linked statically with `pkg-config shmiface-static`
-#     (and `pkg-config --static shmiface`, which cannot, says so),
+#     and, static throughout, with `cc -static` and `pkg-config --static shmiface`,
 #   - a C++ program (shared and static) with CMake find_package(shmiface);
 # then `make uninstall` must leave no file behind. Also checks a DESTDIR
 # staged install. Run from the repository root (make test-c-install does).
@@ -93,6 +93,20 @@ check "pkg-config --static --libs shmiface-static is the same static link" \
     test "$(pkg-config --static --libs shmiface-static)" = "$(pkg-config --libs shmiface-static)"
 check "shmiface.pc points a static link at shmiface-static" \
     grep -q "shmiface-static" "$prefix/lib/pkgconfig/shmiface.pc"
+
+# A link static throughout: the compiler's -static with `pkg-config --static
+# shmiface`. Its private libraries must all exist as archives (an explicit
+# -lgcc_s did not: there is no libgcc_s.a).
+# shellcheck disable=SC2046  # word splitting of pkg-config's output is the point
+if "$CC" -std=c11 -Wall -Wextra -Wpedantic -Werror -static "$here/consumer/consumer.c" \
+        $(pkg-config --cflags --static --libs shmiface) -o "$build/consumer_c_full_static" 2>"$build/full_static.log"; then
+    check "cc -static with pkg-config --static shmiface has no dynamic section" \
+        bash -c "! readelf -d '$build/consumer_c_full_static' | grep -q NEEDED && ! readelf -l '$build/consumer_c_full_static' | grep -q INTERP"
+    check "cc -static with pkg-config --static shmiface runs" env -u LD_LIBRARY_PATH "$build/consumer_c_full_static"
+else
+    cat "$build/full_static.log" >&2
+    fail "link with cc -static and pkg-config --static --libs shmiface"
+fi
 
 # ---- C++ with CMake find_package -----------------------------------------------
 if cmake -S "$here/consumer" -B "$build/cmake" -DCMAKE_PREFIX_PATH="$prefix" \

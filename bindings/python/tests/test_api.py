@@ -1,4 +1,4 @@
-"""Every public call of the package, as PYTHON.md describes it."""
+"""Every public call of the package, as docs/python-api.md describes it."""
 
 from __future__ import annotations
 

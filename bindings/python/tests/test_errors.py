@@ -1,4 +1,4 @@
-"""Every exception class of PYTHON.md: the status mapping, and each status a
+"""Every exception class of docs/python-api.md: the status mapping, and each status a
 caller can provoke, with the library's detail as the message."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from shmiface._lib import ffi, lib
 
 from conftest import HERE
 
-# PYTHON.md's table: status -> (exception class, the built-in it also is).
+# docs/python-api.md's table: status -> (exception class, the built-in it also is).
 TABLE = {
     1: (shmiface.InvalidArgumentError, ValueError),
     2: (shmiface.InvalidNameError, ValueError),

@@ -1,5 +1,5 @@
 """The package itself: the cdef comes from the header, the library is found
-where PYTHON.md says, and a pip-installed wheel works with no environment
+where docs/python-api.md says, and a pip-installed wheel works with no environment
 variable."""
 
 from __future__ import annotations
