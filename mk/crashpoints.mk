@@ -3,7 +3,8 @@
 #   make test-crash-points  builds the library's test variant once
 #                           (--features failpoints, in its own target
 #                           directory so the release library stays as it
-#                           is), runs every crash-point scenario against it
+#                           is), runs the points' own unit tests and every
+#                           crash-point scenario against it
 #                           with real processes, and checks that the
 #                           release library carries no trace of the points.
 
@@ -18,7 +19,7 @@ test-crash-points: lib check-failpoints-absent
 	$(CARGO) clippy --locked -p shmiface --all-targets --features failpoints \
 		--target-dir $(FP_TARGET) -- -D warnings
 	SHMIFACE_CHECK_HEADER=1 timeout --kill-after=10 900 $(CARGO) test --release --locked \
-		--features failpoints --target-dir $(FP_TARGET) -p shmiface --test crash_points --test crash_points_streams \
+		--features failpoints --target-dir $(FP_TARGET) -p shmiface --lib --test crash_points --test crash_points_streams \
 		-- --test-threads=2
 
 # Zero cost when off: the release library exports exactly the symbols of

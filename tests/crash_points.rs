@@ -134,6 +134,22 @@ fn run_role(role: &str, args: &[String]) -> i32 {
             say(format!("owner {}", second.is_owner()));
             hold()
         }
+        // One thread releases the last handle of an attached mapping while
+        // another thread of the same process attaches the name again and
+        // waits on it.
+        "release-and-reattach" => {
+            let first = Segment::attach(name).unwrap();
+            let releasing = std::thread::spawn(move || drop(first));
+            wait_for_nanosleep_of_another_thread();
+            let second = std::sync::Arc::new(Segment::attach(name).unwrap());
+            releasing.join().unwrap();
+            let waiter = std::sync::Arc::clone(&second);
+            std::thread::spawn(move || loop {
+                let _ = waiter.wait(None, None);
+            });
+            say("attached");
+            hold()
+        }
         // Opens and closes the object by other means than shmiface (as
         // Python's SharedMemory(name).close() does), then reports.
         "owner-closes-another-descriptor" => {
@@ -535,6 +551,41 @@ fn releasing_a_mapping_never_drops_a_new_owner_lock() {
     let info = Segment::attach(&name).unwrap().info().unwrap();
     assert!(info.owner_alive && info.owner_pid == owner.pid());
     report("release.closing: the new owner kept its lock; a third init_instance got EXISTS");
+}
+
+/// release.closing, the attach half: an attacher's last handle of a
+/// mapping is released (descriptor not yet closed) while another of its
+/// threads attaches again and waits. Closing the old descriptor must not
+/// drop the new mapping's attach presence: once the owner dies, a taker
+/// is not alone, so it resets nothing and the waiter stays counted.
+#[test]
+fn releasing_a_mapping_never_drops_a_new_attach_presence() {
+    let name = unique("reattach");
+    let _cleanup = Cleanup(name.clone());
+    let mut owner = spawn_role("owner", &[&name]);
+    assert_eq!(owner.line(), "ready");
+    let attacher = spawn_role_env(
+        "release-and-reattach",
+        &[&name],
+        &fp("release.closing=1*sleep(500)"),
+    );
+    assert_eq!(attacher.line(), "attached");
+    {
+        // This process looks, then lets go: the attacher must be the only
+        // one left besides the owner.
+        let seg = Segment::attach(&name).unwrap();
+        wait_for_waiters(&seg, 1);
+    }
+    owner.kill();
+    let taker = spawn_role("take", &[&name]);
+    assert_eq!(taker.line(), "owner true");
+    let info = Segment::attach(&name).unwrap().info().unwrap();
+    assert_eq!(
+        info.waiters, 1,
+        "a takeover reset the count under the attacher"
+    );
+    assert!(info.owner_alive && info.owner_pid == taker.pid());
+    report("release.closing, attach: the attacher stayed present; the taker reset nothing");
 }
 
 /// Not a crash point, the same guarantee: an owner that opens and closes

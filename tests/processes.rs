@@ -71,7 +71,8 @@ fn run_role(role: &str, args: &[String]) -> i32 {
             0
         }
         // Creates the segment, sets a value, and holds it until killed;
-        // with "fork", first leaves a child of its own behind.
+        // with "fork", first leaves a child of its own behind; with "exec",
+        // a child that ran another program.
         "owner" => {
             let seg = Segment::create(name, &options(64)).unwrap();
             seg.write(b"precious", false).unwrap();
@@ -98,6 +99,18 @@ fn run_role(role: &str, args: &[String]) -> i32 {
                 let got = unsafe { libc::read(pipe[0], (&mut byte as *mut u8).cast(), 1) };
                 assert_eq!(got, 1, "the forked child did not start");
                 say(format!("forked {pid}"));
+            }
+            if args.get(1).map(String::as_str) == Some("exec") {
+                // Command forks (or vforks, where no fork handler runs)
+                // and execs; spawn() returns once the exec has happened.
+                // This process is killed while the child runs, and the test
+                // kills the child: its new parent reaps it.
+                #[allow(clippy::zombie_processes)]
+                let child = std::process::Command::new("sleep")
+                    .arg("300")
+                    .spawn()
+                    .unwrap();
+                say(format!("forked {}", child.id()));
             }
             say("ready");
             loop {
@@ -365,6 +378,33 @@ fn a_forked_child_does_not_keep_a_dead_owner_alive() {
         !attached.info().unwrap().owner_alive,
         "the owner's forked child must not count as the owner"
     );
+}
+
+/// The descriptors of a segment are close-on-exec: a program the owner
+/// started does not keep it alive once the owner is dead.
+#[test]
+fn a_program_the_owner_started_does_not_keep_it_alive() {
+    let name = unique("exec");
+    let _cleanup = Cleanup(name.clone());
+    let mut owner = spawn_role("owner", &[&name, "exec"]);
+    let child: i32 = owner
+        .line()
+        .strip_prefix("forked ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let _grandchild = KillOnDrop(child);
+    assert_eq!(owner.line(), "ready");
+    let attached = Segment::attach(&name).unwrap();
+    owner.kill();
+    // SAFETY: signal 0 only asks whether the pid exists.
+    assert_eq!(unsafe { libc::kill(child, 0) }, 0, "the program still runs");
+    assert!(
+        !attached.info().unwrap().owner_alive,
+        "a program the owner exec'd must not count as the owner"
+    );
+    let taken = Segment::create(&name, &options(64)).unwrap();
+    assert!(taken.is_owner());
 }
 
 /// A process this test did not spawn directly, killed however the test ends.
