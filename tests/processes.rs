@@ -363,17 +363,7 @@ fn a_takeover_with_another_capacity_replaces_the_segment() {
 fn a_forked_child_does_not_keep_a_dead_owner_alive() {
     let name = unique("fork");
     let _cleanup = Cleanup(name.clone());
-    let mut owner = spawn_role("owner", &[&name, "fork"]);
-    let forked: i32 = owner
-        .line()
-        .strip_prefix("forked ")
-        .unwrap()
-        .parse()
-        .unwrap();
-    let _grandchild = KillOnDrop(forked);
-    assert_eq!(owner.line(), "ready");
-    let attached = Segment::attach(&name).unwrap();
-    owner.kill();
+    let (attached, _grandchild) = owner_killed_leaving_a_child(&name, "fork");
     assert!(
         !attached.info().unwrap().owner_alive,
         "the owner's forked child must not count as the owner"
@@ -386,25 +376,36 @@ fn a_forked_child_does_not_keep_a_dead_owner_alive() {
 fn a_program_the_owner_started_does_not_keep_it_alive() {
     let name = unique("exec");
     let _cleanup = Cleanup(name.clone());
-    let mut owner = spawn_role("owner", &[&name, "exec"]);
-    let child: i32 = owner
-        .line()
-        .strip_prefix("forked ")
-        .unwrap()
-        .parse()
-        .unwrap();
-    let _grandchild = KillOnDrop(child);
-    assert_eq!(owner.line(), "ready");
-    let attached = Segment::attach(&name).unwrap();
-    owner.kill();
+    let (attached, child) = owner_killed_leaving_a_child(&name, "exec");
     // SAFETY: signal 0 only asks whether the pid exists.
-    assert_eq!(unsafe { libc::kill(child, 0) }, 0, "the program still runs");
+    assert_eq!(
+        unsafe { libc::kill(child.0, 0) },
+        0,
+        "the program still runs"
+    );
     assert!(
         !attached.info().unwrap().owner_alive,
         "a program the owner exec'd must not count as the owner"
     );
     let taken = Segment::create(&name, &options(64)).unwrap();
     assert!(taken.is_owner());
+}
+
+/// An owner that left a child behind (`how`: "fork" or "exec"), killed
+/// once this process has attached: the attachment, and the child.
+fn owner_killed_leaving_a_child(name: &str, how: &str) -> (Segment, KillOnDrop) {
+    let mut owner = spawn_role("owner", &[name, how]);
+    let pid: i32 = owner
+        .line()
+        .strip_prefix("forked ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let child = KillOnDrop(pid);
+    assert_eq!(owner.line(), "ready");
+    let attached = Segment::attach(name).unwrap();
+    owner.kill();
+    (attached, child)
 }
 
 /// A process this test did not spawn directly, killed however the test ends.

@@ -100,6 +100,15 @@ fn set_from_standard_input_drops_one_final_newline_unless_bytes() {
     assert_eq!(cli(&["get", &name]).ok().text(), "frame 7\n");
 }
 
+/// Makes `name` a segment whose C owner was killed; returns what `wait`
+/// and `watch` say of it.
+fn owner_killed(name: &str) -> String {
+    let owner = Peer::owner(Lang::C, name, 16, 0o600, false);
+    let pid = owner.pid;
+    owner.kill();
+    format!("shmiface: {name}: its owner (pid {pid}) is dead; still waiting")
+}
+
 /// `wait` on a segment whose owner is dead says so, and still ends on a
 /// timeout or on a notification from another process.
 #[test]
@@ -107,10 +116,7 @@ fn wait_says_when_the_owner_is_dead() {
     let _serial = ownerless_lock();
     let name = unique("dead-wait");
     let _cleanup = Cleanup(name.clone());
-    let owner = Peer::owner(Lang::C, &name, 16, 0o600, false);
-    let pid = owner.pid;
-    owner.kill();
-    let said = format!("shmiface: {name}: its owner (pid {pid}) is dead; still waiting");
+    let said = owner_killed(&name);
 
     let out = cli(&["wait", &name, "--timeout", "0.3"]);
     assert_eq!(out.code(), 2, "{out:?}");
@@ -137,10 +143,7 @@ fn watch_says_when_the_owner_is_already_dead() {
     let _serial = ownerless_lock();
     let name = unique("dead-watch");
     let _cleanup = Cleanup(name.clone());
-    let owner = Peer::owner(Lang::C, &name, 16, 0o600, false);
-    let pid = owner.pid;
-    owner.kill();
-    let said = format!("shmiface: {name}: its owner (pid {pid}) is dead; still waiting");
+    let said = owner_killed(&name);
 
     let watching = spawn_cli(&["watch", &name]);
     assert!(watching.err_line().starts_with(&said));

@@ -216,6 +216,32 @@ mod tests {
         assert!(dst.iter().all(|&b| b == 0 || b == 7));
     }
 
+    /// Stores `src[offset..]` at `base` both ways (word and wide stores)
+    /// and loads it back into a private buffer at the same offset.
+    ///
+    /// # Safety
+    /// `base` is line-aligned with room for `src.len() - offset` bytes.
+    unsafe fn round_trip(base: *mut u8, src: &[u8], offset: usize) {
+        let len = src.len() - offset;
+        for wide in [false, true] {
+            let mut back = vec![0u8; src.len()];
+            // SAFETY: the caller's room at `base`; the private buffers
+            // hold `len + offset` bytes.
+            unsafe {
+                if wide {
+                    store_wide(base, src.as_ptr().add(offset), len);
+                } else {
+                    store(base, src.as_ptr().add(offset), len);
+                }
+                load(back.as_mut_ptr().add(offset), base, len);
+            }
+            assert!(
+                back[offset..] == src[offset..],
+                "len {len} offset {offset} wide {wide}"
+            );
+        }
+    }
+
     #[test]
     fn round_trips_every_length_and_alignment() {
         #[repr(align(64))]
@@ -225,20 +251,9 @@ mod tests {
         for len in 0..=200usize {
             for offset in 0..8usize {
                 let src: Vec<u8> = (0..len + offset).map(|i| (i * 7 + len) as u8).collect();
-                for wide in [false, true] {
-                    let mut back = vec![0u8; len + offset];
-                    // SAFETY: `shared` holds 512 bytes, aligned to 64; the
-                    // private buffers hold `len + offset` bytes.
-                    unsafe {
-                        if wide {
-                            store_wide(base, src.as_ptr().add(offset), len);
-                        } else {
-                            store(base, src.as_ptr().add(offset), len);
-                        }
-                        load(back.as_mut_ptr().add(offset), base, len);
-                    }
-                    assert_eq!(&back[offset..], &src[offset..], "len {len} offset {offset}");
-                }
+                // SAFETY: `shared` holds 512 bytes, aligned to 64, more
+                // than `len`.
+                unsafe { round_trip(base, &src, offset) };
             }
         }
     }
@@ -255,21 +270,9 @@ mod tests {
         for len in [(1 << 16) - 1, 1 << 16, (1 << 16) + 1, (1 << 17) + 13] {
             for offset in [0usize, 3, 8] {
                 let src: Vec<u8> = (0..len + offset).map(|i| (i * 13 + len) as u8).collect();
-                for wide in [false, true] {
-                    let mut back = vec![0u8; len + offset];
-                    // SAFETY: `shared` holds 2^17 + 64 line-aligned bytes,
-                    // more than `len` rounded up; the private buffers
-                    // hold `len + offset` bytes.
-                    unsafe {
-                        if wide {
-                            store_wide(base, src.as_ptr().add(offset), len);
-                        } else {
-                            store(base, src.as_ptr().add(offset), len);
-                        }
-                        load(back.as_mut_ptr().add(offset), base, len);
-                    }
-                    assert!(back[offset..] == src[offset..], "len {len} offset {offset}");
-                }
+                // SAFETY: `shared` holds 2^17 + 64 line-aligned bytes,
+                // more than `len` rounded up.
+                unsafe { round_trip(base, &src, offset) };
             }
         }
     }

@@ -159,13 +159,9 @@ static int test_borrows(void) {
     return 0;
 }
 
-/* A producer in a child process sets 5000 values; this process reads every
- * one it can with next, and counts the rest as lost: together, all. */
-static int test_a_consumer_in_another_process(void) {
-    const char *name = unique_name("proc");
-    shmiface_segment *seg = NULL;
-    CHECK_STATUS(make(name, 64, &seg), SHMIFACE_OK);
-    const uint64_t count = 5000;
+/* A child process that attaches to `name` and sets the values 1..count,
+ * each carrying its number (exit 0; 2 or 3 when attach or a set failed). */
+static pid_t spawn_numbered_writer(const char *name, uint64_t count) {
     pid_t pid = fork();
     if (pid == 0) {
         shmiface_segment *w = NULL;
@@ -175,6 +171,17 @@ static int test_a_consumer_in_another_process(void) {
         shmiface_destroy(w);
         _exit(0);
     }
+    return pid;
+}
+
+/* A producer in a child process sets 5000 values; this process reads every
+ * one it can with next, and counts the rest as lost: together, all. */
+static int test_a_consumer_in_another_process(void) {
+    const char *name = unique_name("proc");
+    shmiface_segment *seg = NULL;
+    CHECK_STATUS(make(name, 64, &seg), SHMIFACE_OK);
+    const uint64_t count = 5000;
+    pid_t pid = spawn_numbered_writer(name, count);
     uint8_t buf[CAP];
     size_t len = 0;
     uint64_t version = 0, got = 0, lost = 0;
@@ -285,15 +292,7 @@ static int test_probe_under_a_writer_in_another_process(void) {
     shmiface_probe probe;
     CHECK_STATUS(shmiface_get_probe(seg, &probe, sizeof probe), SHMIFACE_OK);
     const uint64_t count = 20000;
-    pid_t pid = fork();
-    if (pid == 0) {
-        shmiface_segment *w = NULL;
-        if (shmiface_get_instance(name, &w) != SHMIFACE_OK) _exit(2);
-        for (uint64_t n = 1; n <= count; n++)
-            if (set_numbered(w, n) != SHMIFACE_OK) _exit(3);
-        shmiface_destroy(w);
-        _exit(0);
-    }
+    pid_t pid = spawn_numbered_writer(name, count);
     uint8_t kept[CAP], buf[CAP];
     size_t kept_len = 0, len = 0;
     uint64_t kept_version = 0, hits = 0, misses = 0, checked = 0;
