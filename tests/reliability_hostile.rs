@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use reliability_support::{
     c_destroy, c_get_instance, c_init_instance, cstr, put_u32, put_u64, read_object, report,
-    shm_path, status_name, unique, valid_image, write_object, Cleanup, Rng,
+    shm_path, status_name, unique, valid_image, write_object, Board, Cleanup, Rng, SLOT_WORDS,
 };
 use shmiface::ffi::{self, shmiface_info, shmiface_options};
 
@@ -628,8 +628,7 @@ fn links_directories_fifos_and_sockets_are_never_followed_or_removed() {
 /// reader bounded by 10^7 attempts held such a read for 21.6 s).
 #[test]
 fn a_scribbled_large_value_is_refused_within_a_second() {
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
 
     const BIG: u64 = 16 << 20;
     let name = unique("scribbled-big");
@@ -649,46 +648,21 @@ fn a_scribbled_large_value_is_refused_within_a_second() {
     assert_eq!(set, OK);
 
     // The scribbler maps the object itself, as any process with write
-    // access can, and finds the published version's slot (history 1: two
-    // slots, version v in slot v % 2).
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(shm_path(&name))
-        .unwrap();
-    let size = file.metadata().unwrap().len() as usize;
-    // SAFETY: a fresh shared mapping of the whole object; unmapped below.
-    let base = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            size,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED,
-            std::os::fd::AsRawFd::as_raw_fd(&file),
-            0,
-        )
-    };
-    assert_ne!(base, libc::MAP_FAILED);
-    let stride = 64 + BIG as usize;
-    let slot = SLOT0 + (version % 2) as usize * stride;
-    assert!(slot + 8 <= size);
-    let seq_addr = base as usize + slot;
-    let stop = Arc::new(AtomicBool::new(false));
-    let started = Arc::new(AtomicBool::new(false));
-    let scribbler = {
-        let (stop, started) = (Arc::clone(&stop), Arc::clone(&started));
-        std::thread::spawn(move || {
-            // SAFETY: seq_addr is an aligned u64 inside the live mapping,
-            // which outlives this thread (joined before munmap).
-            let seq = unsafe { &*(seq_addr as *const AtomicU64) };
-            while !stop.load(Ordering::Relaxed) {
-                seq.fetch_add(2, Ordering::Relaxed);
-                started.store(true, Ordering::Relaxed);
-            }
-        })
-    };
-    while !started.load(Ordering::Relaxed) {
-        std::thread::yield_now();
+    // access can (a Board maps a whole file shared), and finds the
+    // published version's slot (history 1: two slots, version v in slot
+    // v % 2).
+    let object = Board::open(shm_path(&name).to_str().unwrap());
+    let word = (SLOT0 + (version % 2) as usize * (64 + BIG as usize)) / 8;
+    let seq = object.word(word / SLOT_WORDS, word % SLOT_WORDS);
+    let stop = AtomicBool::new(false);
+    let started = AtomicBool::new(false);
+    /// Ends the scribbler however the reads end, so that a failed
+    /// assertion does not leave the scope waiting for it for ever.
+    struct StopOnDrop<'a>(&'a AtomicBool);
+    impl Drop for StopOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
     }
 
     // A read that finds the value stable (the scribbler was off the CPU
@@ -696,40 +670,44 @@ fn a_scribbled_large_value_is_refused_within_a_second() {
     // read past the bound. Some read of the twenty must be refused.
     let mut buf = vec![0u8; BIG as usize];
     let (mut len, mut got) = (0usize, 0u64);
-    let mut refused = None;
-    for _ in 0..20 {
-        let start = Instant::now();
-        // SAFETY: seg is live; buf has BIG writable bytes.
-        let status = unsafe {
-            ffi::shmiface_get_bytes(seg, buf.as_mut_ptr(), buf.len(), &mut len, &mut got)
-        };
-        let took = start.elapsed();
-        report(format_args!(
-            "scribbled 16 MiB read: {} in {took:?}",
-            status_name(status)
-        ));
-        assert!(took < Duration::from_secs(1), "the read took {took:?}");
-        if status == OK {
-            assert!(
-                len == value.len() && buf == value,
-                "a read returned a torn value"
-            );
-            continue;
+    let refused = std::thread::scope(|scope| {
+        let _stop = StopOnDrop(&stop);
+        scope.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                seq.fetch_add(2, Ordering::Relaxed);
+                started.store(true, Ordering::Relaxed);
+            }
+        });
+        while !started.load(Ordering::Relaxed) {
+            std::thread::yield_now();
         }
-        let detail = reliability_support::last_error();
-        assert_eq!(status, INCOMPATIBLE, "{detail}");
-        assert!(detail.contains("being overwritten"), "{detail}");
-        refused = Some(detail);
-        break;
-    }
-    stop.store(true, Ordering::Relaxed);
-    scribbler.join().unwrap();
-    // SAFETY: base/size came from the mmap above; no reference remains.
-    unsafe { libc::munmap(base, size) };
-    assert!(
-        refused.is_some(),
-        "twenty reads under the scribbler, none refused"
-    );
+        for _ in 0..20 {
+            let start = Instant::now();
+            // SAFETY: seg is live; buf has BIG writable bytes.
+            let status = unsafe {
+                ffi::shmiface_get_bytes(seg, buf.as_mut_ptr(), buf.len(), &mut len, &mut got)
+            };
+            let took = start.elapsed();
+            report(format_args!(
+                "scribbled 16 MiB read: {} in {took:?}",
+                status_name(status)
+            ));
+            assert!(took < Duration::from_secs(1), "the read took {took:?}");
+            if status == OK {
+                assert!(
+                    len == value.len() && buf == value,
+                    "a read returned a torn value"
+                );
+                continue;
+            }
+            let detail = reliability_support::last_error();
+            assert_eq!(status, INCOMPATIBLE, "{detail}");
+            assert!(detail.contains("being overwritten"), "{detail}");
+            return true;
+        }
+        false
+    });
+    assert!(refused, "twenty reads under the scribbler, none refused");
     // Once the peer stops, the same handle reads the value again.
     buf.fill(0);
     // SAFETY: as above.

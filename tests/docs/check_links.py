@@ -15,16 +15,17 @@ import markdown
 
 # Links that leave for the web are not this test's business.
 _EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)
-# Contracts kept outside the repository, which no reader of a clone has:
-# by path in Markdown, by bare name in any tracked file.
-_OUTSIDE = re.compile(r"(?:^|[\s`(\[/])shared/(?:ABI|PYTHON|DESIGN)\.md")
-_OUTSIDE_NAME = re.compile(r"\b(?:ABI|PYTHON|DESIGN)\.md\b")
+# Contracts kept outside the repository, which no reader of a clone has,
+# named by any tracked file: by a path into shared/, or by a bare name no
+# file of the tree has.
+_OUTSIDE_NAME = re.compile(r"(shared/)?\b((?:ABI|PYTHON|DESIGN)\.md)\b")
 
 
 def problems():
     found = []
     root = markdown.ROOT
-    for path in markdown.files():
+    pages = markdown.files()
+    for path in pages:
         text = path.read_text(encoding="utf-8")
         where = path.relative_to(root)
         for number, target in markdown.links(text):
@@ -41,16 +42,13 @@ def problems():
             if fragment and dest.suffix == ".md":
                 if fragment not in markdown.anchors(dest.read_text(encoding="utf-8")):
                     found.append(f"{where}:{number}: {target}: no heading #{fragment} in {dest.relative_to(root)}")
-        for number, line in enumerate(text.splitlines(), 1):
-            if _OUTSIDE.search(line):
-                found.append(f"{where}:{number}: names a file outside the repository: {line.strip()}")
-    found.extend(names_outside())
+    found.extend(names_outside({p.name for p in pages}))
     return found
 
 
-def names_outside():
-    """Lines of tracked files that name a contract page absent from the tree."""
-    present = {p.name for p in markdown.files()}
+def names_outside(present):
+    """Lines of tracked files that name a contract page outside the tree
+    (`present`: the names of the tree's Markdown files)."""
     found = []
     for path in markdown.tracked_files():
         try:
@@ -59,7 +57,7 @@ def names_outside():
             continue
         for number, line in enumerate(text.splitlines(), 1):
             for match in _OUTSIDE_NAME.finditer(line):
-                if match.group(0) not in present:
+                if match.group(1) or match.group(2) not in present:
                     where = path.relative_to(markdown.ROOT)
                     found.append(f"{where}:{number}: names {match.group(0)}, which the repository does not have: {line.strip()}")
     return found

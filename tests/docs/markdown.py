@@ -16,11 +16,7 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 
 def files():
     """Every Markdown file of the work tree that git tracks or would."""
-    out = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.md"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
-    ).stdout
-    return sorted(ROOT / p for p in out.splitlines() if (ROOT / p).is_file())
+    return [p for p in tracked_files() if p.suffix == ".md"]
 
 
 def tracked_files():

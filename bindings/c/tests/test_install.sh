@@ -22,6 +22,16 @@ failed=0
 ok()   { passed=$((passed + 1)); echo "ok   $*"; }
 fail() { failed=$((failed + 1)); echo "FAIL $*" >&2; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+# link_consumer OUT ARGS...: consumer.c into $build/OUT with ARGS (flags and
+# libraries); a failed link shows the linker's output and counts as failed.
+link_consumer() {
+    local out=$1; shift
+    "$CC" -std=c11 -Wall -Wextra -Wpedantic -Werror "$here/consumer/consumer.c" "$@" \
+        -o "$build/$out" 2>"$build/$out.log" && return 0
+    cat "$build/$out.log" >&2
+    fail "link $out with $*"
+    return 1
+}
 
 # Nothing from the build tree may leak into the consumers.
 unset SHMIFACE_LIB LD_LIBRARY_PATH PKG_CONFIG_PATH CMAKE_PREFIX_PATH || true
@@ -80,14 +90,10 @@ check "C consumer (pkg-config) runs against the installed library" \
 # libshmiface.a in an otherwise dynamic program, from the module
 # shmiface-static alone: the archive plus the Rust runtime's system libraries.
 # shellcheck disable=SC2046  # word splitting of pkg-config's output is the point
-if "$CC" -std=c11 -Wall -Wextra -Wpedantic -Werror "$here/consumer/consumer.c" \
-        $(pkg-config --cflags --libs shmiface-static) -o "$build/consumer_c_static" 2>"$build/static.log"; then
+if link_consumer consumer_c_static $(pkg-config --cflags --libs shmiface-static); then
     check "static C consumer (pkg-config shmiface-static) has no libshmiface.so dependency" \
         bash -c "! readelf -d '$build/consumer_c_static' | grep -q libshmiface"
     check "static C consumer (pkg-config shmiface-static) runs" "$build/consumer_c_static"
-else
-    cat "$build/static.log" >&2
-    fail "link with pkg-config --libs shmiface-static"
 fi
 check "pkg-config --static --libs shmiface-static is the same static link" \
     test "$(pkg-config --static --libs shmiface-static)" = "$(pkg-config --libs shmiface-static)"
@@ -98,14 +104,10 @@ check "shmiface.pc points a static link at shmiface-static" \
 # shmiface`. Its private libraries must all exist as archives (an explicit
 # -lgcc_s did not: there is no libgcc_s.a).
 # shellcheck disable=SC2046  # word splitting of pkg-config's output is the point
-if "$CC" -std=c11 -Wall -Wextra -Wpedantic -Werror -static "$here/consumer/consumer.c" \
-        $(pkg-config --cflags --static --libs shmiface) -o "$build/consumer_c_full_static" 2>"$build/full_static.log"; then
+if link_consumer consumer_c_full_static -static $(pkg-config --cflags --static --libs shmiface); then
     check "cc -static with pkg-config --static shmiface has no dynamic section" \
         bash -c "! readelf -d '$build/consumer_c_full_static' | grep -q NEEDED && ! readelf -l '$build/consumer_c_full_static' | grep -q INTERP"
     check "cc -static with pkg-config --static shmiface runs" env -u LD_LIBRARY_PATH "$build/consumer_c_full_static"
-else
-    cat "$build/full_static.log" >&2
-    fail "link with cc -static and pkg-config --static --libs shmiface"
 fi
 
 # ---- C++ with CMake find_package -----------------------------------------------
